@@ -1,0 +1,151 @@
+/**
+ * Faults the simulator can inflict on its clients, one at a time by script or at random
+ * from a seeded chaos schedule.
+ */
+import { Random } from './random.js';
+
+/**
+ * One fault. Faults that act on a live connection apply at once; `delay-hello` and
+ * `withhold-hello` arm the next new connection (a connection has no shard before it
+ * identifies); `delay-ready` and `withhold-ready` arm the next IDENTIFY of the target shard.
+ */
+export type Fault =
+  /** Destroy the TCP connection without a close frame (the client sees 1006). */
+  | { readonly type: 'drop' }
+  /** Close with a code; 4004, 4007, 4009 and 4010–4014 also end the session. */
+  | { readonly type: 'close'; readonly code: number; readonly reason?: string }
+  /** Send op 7 RECONNECT, then close after `reconnectGrace` if the client has not. */
+  | { readonly type: 'reconnect' }
+  /** Send op 9 INVALID_SESSION; `resumable: false` ends the session first. */
+  | { readonly type: 'invalid-session'; readonly resumable: boolean }
+  /** Send op 1: the server asks for a heartbeat now. */
+  | { readonly type: 'request-heartbeat' }
+  /** Stop answering heartbeats with op 11 on this connection (a zombie connection). */
+  | { readonly type: 'stop-acks' }
+  /** Send bytes the client cannot decompress (or, without compression, invalid UTF-8). */
+  | { readonly type: 'corrupt-frame' }
+  /** Send a message that is not valid JSON, properly compressed. */
+  | { readonly type: 'invalid-json' }
+  /** Send a payload with an opcode Discord does not define (default 99). */
+  | { readonly type: 'unknown-opcode'; readonly op?: number }
+  /** Dispatch an event name no client knows, with a sequence number like any dispatch. */
+  | { readonly type: 'unknown-event'; readonly t?: string }
+  /** Dispatch a GUILD_CREATE of a new guild whose JSON is at least `bytes` long (default 5 MB). */
+  | { readonly type: 'huge-guild-create'; readonly bytes?: number }
+  /** Send the next dispatch split into `pieces` frames (default 8). */
+  | { readonly type: 'split-message'; readonly pieces?: number }
+  /** Send the next connection's HELLO only after `ms`. */
+  | { readonly type: 'delay-hello'; readonly ms: number }
+  /** Never send the next connection's HELLO. */
+  | { readonly type: 'withhold-hello' }
+  /** Hold READY (and what follows) of the target shard's next IDENTIFY for `ms`. */
+  | { readonly type: 'delay-ready'; readonly ms: number }
+  /** Never send READY for the target shard's next IDENTIFY. */
+  | { readonly type: 'withhold-ready' };
+
+/** The name of a fault kind. */
+export type FaultType = Fault['type'];
+
+/**
+ * Where a fault applies: the live connections of a shard, or one connection by id.
+ * Without a target a live-connection fault hits every identified connection.
+ */
+export interface FaultTarget {
+  readonly shard?: number;
+  readonly connection?: number;
+}
+
+/** Close codes a server may send that a client is expected to survive (chaos picks from these). */
+export const SURVIVABLE_CLOSE_CODES: readonly number[] = [
+  1000, 1001, 1011, 4000, 4001, 4002, 4003, 4005, 4007, 4008, 4009,
+];
+
+/** Close codes after which the simulator forgets the session: the client must identify. */
+export const SESSION_ENDING_CLOSE_CODES: ReadonlySet<number> = new Set([4004, 4007, 4009, 4010, 4011, 4012, 4013, 4014]);
+
+/** Options of the seeded random chaos mode. */
+export interface ChaosOptions {
+  /** Seed of the fault schedule; the same seed and traffic give the same faults. */
+  readonly seed: number;
+  /** Mean time between two faults across the whole gateway, in ms (exponentially distributed). */
+  readonly meanIntervalMs: number;
+  /** Relative weights of the fault kinds; a kind left out is never chosen. Defaults to all kinds. */
+  readonly weights?: Partial<Record<FaultType, number>>;
+}
+
+/** Default chaos mix: frequent network faults, rare expensive ones. */
+export const DEFAULT_CHAOS_WEIGHTS: Readonly<Record<FaultType, number>> = {
+  drop: 10,
+  close: 10,
+  reconnect: 8,
+  'invalid-session': 6,
+  'request-heartbeat': 3,
+  'stop-acks': 4,
+  'corrupt-frame': 4,
+  'invalid-json': 4,
+  'unknown-opcode': 4,
+  'unknown-event': 4,
+  'huge-guild-create': 1,
+  'split-message': 6,
+  'delay-hello': 3,
+  'withhold-hello': 1,
+  'delay-ready': 3,
+  'withhold-ready': 1,
+};
+
+/**
+ * Draws one concrete fault of a kind chosen by `weights`.
+ *
+ * @example
+ * const fault = randomFault(new Random(1), DEFAULT_CHAOS_WEIGHTS);
+ */
+export function randomFault(rng: Random, weights: Partial<Record<FaultType, number>>): Fault {
+  const type = rng.weighted(weights as Record<FaultType, number>);
+  switch (type) {
+    case 'close':
+      return { type, code: rng.pick(SURVIVABLE_CLOSE_CODES) };
+    case 'invalid-session':
+      return { type, resumable: rng.chance(0.5) };
+    case 'delay-hello':
+    case 'delay-ready':
+      return { type, ms: rng.int(100, 3_000) };
+    case 'split-message':
+      return { type, pieces: rng.int(2, 32) };
+    case 'huge-guild-create':
+      return { type, bytes: 5 * 1024 * 1024 };
+    default:
+      return { type };
+  }
+}
+
+/**
+ * Checks a fault's fields and throws a `TypeError` naming the bad one, so a typo in a
+ * test script fails loudly instead of doing nothing.
+ */
+export function validateFault(fault: Fault): void {
+  if (!(fault.type in DEFAULT_CHAOS_WEIGHTS)) throw new TypeError(`unknown fault type ${JSON.stringify(fault.type)}`);
+  const positive = (name: string, value: number | undefined): void => {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new TypeError(`fault ${fault.type}: ${name} must be a non-negative number, got ${String(value)}`);
+    }
+  };
+  switch (fault.type) {
+    case 'close':
+      if (!Number.isInteger(fault.code) || fault.code < 1000 || fault.code > 4999 || fault.code === 1005 || fault.code === 1006) {
+        throw new TypeError(`fault close: code must be a sendable close code (1000–4999, not 1005/1006), got ${fault.code}`);
+      }
+      break;
+    case 'delay-hello':
+    case 'delay-ready':
+      positive('ms', fault.ms);
+      break;
+    case 'huge-guild-create':
+      positive('bytes', fault.bytes);
+      break;
+    case 'split-message':
+      positive('pieces', fault.pieces);
+      break;
+    default:
+      break;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * `gloaming/testing`: FakeGateway, a faithful Discord gateway simulator for testing
+ * gateway clients and bots offline.
+ */
+export { FakeGateway } from './fake-gateway.js';
+export type { ChaosHandle, ConnectionInfo, SessionInfo } from './fake-gateway.js';
+export type { FakeGatewayOptions } from './options.js';
+export { DEFAULT_CHAOS_WEIGHTS, SESSION_ENDING_CLOSE_CODES, SURVIVABLE_CLOSE_CODES } from './faults.js';
+export type { ChaosOptions, Fault, FaultTarget, FaultType } from './faults.js';
+export { GatewayLog } from './log.js';
+export type {
+  CloseEntry,
+  CommandEntry,
+  ConnectEntry,
+  DispatchEntry,
+  FaultEntry,
+  HeartbeatEntry,
+  HelloEntry,
+  IdentifyEntry,
+  IdentifyRejectedEntry,
+  LogEntry,
+  ResumeEntry,
+  ResumeRejectedEntry,
+} from './log.js';
+export type { SessionStartLimit } from './identify-limits.js';
+export { zstdAvailable, ZLIB_SUFFIX } from './transport.js';
+export type { TransportCompression } from './transport.js';
+export { World } from './world.js';
+export type { MemberQuery, SimulatedDispatch, WorldOptions } from './world.js';
+export { Random } from './random.js';

@@ -1,0 +1,173 @@
+/**
+ * The simulator's outgoing side of one connection: encodes each gateway message as the
+ * client asked in `compress` (none, zlib-stream, zstd-stream) on one compression context
+ * per connection, and can deliberately split or corrupt what it sends.
+ */
+import { createRequire } from 'node:module';
+import zlib from 'node:zlib';
+import type { WebSocket } from 'ws';
+
+/** The transport compressions a client can ask for in the `compress` query parameter. */
+export type TransportCompression = 'none' | 'zlib-stream' | 'zstd-stream';
+
+/** Bytes that end every zlib-stream message (a Z_SYNC_FLUSH marker). */
+export const ZLIB_SUFFIX = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+interface MessageEncoder {
+  /** Compress one whole gateway message, flushed so the client can decode it alone. */
+  encode(message: Buffer): Buffer;
+  close(): void;
+}
+
+/**
+ * Node's zlib streams are asynchronous, but the same context can be driven synchronously
+ * through `_processChunk` without a callback (what `zlib.deflateSync` uses inside). That
+ * keeps message order trivially right and avoids a thread-pool hop per message.
+ */
+interface SyncZlib extends zlib.Deflate {
+  _processChunk(chunk: Buffer, flushFlag: number): Buffer;
+}
+
+class ZlibStreamEncoder implements MessageEncoder {
+  readonly #deflate = zlib.createDeflate({ level: 6 }) as SyncZlib;
+
+  encode(message: Buffer): Buffer {
+    return this.#deflate._processChunk(message, zlib.constants.Z_SYNC_FLUSH);
+  }
+
+  close(): void {
+    this.#deflate.close();
+  }
+}
+
+type ZstdBinding = typeof import('zstd-napi/binding.js');
+let zstdBinding: ZstdBinding | null | undefined;
+
+/** zstd-napi is an optional dependency: load it on first use and remember a failure. */
+function loadZstd(): ZstdBinding | null {
+  if (zstdBinding === undefined) {
+    try {
+      zstdBinding = createRequire(import.meta.url)('zstd-napi/binding.js') as ZstdBinding;
+    } catch {
+      zstdBinding = null;
+    }
+  }
+  return zstdBinding;
+}
+
+/** Whether this installation can serve `compress=zstd-stream` (the optional zstd-napi built). */
+export function zstdAvailable(): boolean {
+  return loadZstd() !== null;
+}
+
+class ZstdStreamEncoder implements MessageEncoder {
+  readonly #binding: ZstdBinding;
+  readonly #cctx: InstanceType<ZstdBinding['CCtx']>;
+  #out = Buffer.allocUnsafe(64 * 1024);
+
+  constructor(binding: ZstdBinding) {
+    this.#binding = binding;
+    this.#cctx = new binding.CCtx();
+    this.#cctx.setParameter(binding.CParameter.compressionLevel, 3);
+  }
+
+  /** Flushes without ending the frame (ZSTD_e_flush), as Discord's zstd-stream does. */
+  encode(message: Buffer): Buffer {
+    const chunks: Buffer[] = [];
+    let input = message;
+    for (;;) {
+      const [remaining, produced, consumed] = this.#cctx.compressStream2(
+        this.#out,
+        input,
+        this.#binding.EndDirective.flush,
+      );
+      chunks.push(Buffer.from(this.#out.subarray(0, produced)));
+      input = input.subarray(consumed);
+      if (remaining === 0 && input.length === 0) break;
+    }
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  }
+
+  close(): void {
+    this.#out = Buffer.alloc(0);
+  }
+}
+
+/**
+ * Sends whole gateway messages over one websocket in the connection's encoding.
+ *
+ * @throws Error from the constructor when zstd-stream is asked for but zstd-napi is absent.
+ */
+export class Transport {
+  readonly compression: TransportCompression;
+  readonly #socket: WebSocket;
+  readonly #encoder: MessageEncoder | null;
+  /** Payload bytes before compression, and bytes put on the wire. */
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(socket: WebSocket, compression: TransportCompression) {
+    this.#socket = socket;
+    this.compression = compression;
+    if (compression === 'zlib-stream') this.#encoder = new ZlibStreamEncoder();
+    else if (compression === 'zstd-stream') {
+      const binding = loadZstd();
+      if (binding === null) throw new Error('zstd-stream needs the optional dependency zstd-napi, which is not installed');
+      this.#encoder = new ZstdStreamEncoder(binding);
+    } else this.#encoder = null;
+  }
+
+  /**
+   * Sends one message. With `pieces` above 1 it is split: zlib-stream output goes out as
+   * that many websocket messages (the client must buffer until the suffix); JSON and
+   * zstd-stream, where one websocket message is one gateway message, go out as one
+   * websocket message in that many fragments (continuation frames).
+   * `onSent` runs once the bytes are handed to the kernel, for backpressure.
+   */
+  send(text: string, pieces = 1, onSent?: () => void): void {
+    const raw = Buffer.from(text);
+    this.bytesIn += raw.length;
+    const data = this.#encoder === null ? raw : this.#encoder.encode(raw);
+    this.bytesOut += data.length;
+    const binary = this.#encoder !== null;
+    if (pieces <= 1 || data.length < 2) {
+      this.#socket.send(data, { binary }, onSent && (() => onSent()));
+      return;
+    }
+    const parts = splitBuffer(data, pieces);
+    const separateMessages = this.compression === 'zlib-stream';
+    parts.forEach((part, index) => {
+      const last = index === parts.length - 1;
+      const fin = separateMessages || last;
+      this.#socket.send(part, { binary, fin }, last && onSent ? () => onSent() : undefined);
+    });
+  }
+
+  /**
+   * Puts bytes on the wire that the client cannot decode: for compressed transports a
+   * frame that breaks the decompression context (zlib-stream's still ends in the flush
+   * suffix so the client tries to inflate it); for JSON a binary frame of invalid UTF-8.
+   */
+  sendCorrupt(): void {
+    const garbage = Buffer.from([0xde, 0xad, 0xbe, 0xef, 0xff, 0xfe, 0x80, 0x81, 0x00, 0x13, 0x37]);
+    const data = this.compression === 'zlib-stream' ? Buffer.concat([garbage, ZLIB_SUFFIX]) : garbage;
+    this.#socket.send(data, { binary: true });
+  }
+
+  /** Bytes queued in the websocket but not yet written to the socket. */
+  get buffered(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  close(): void {
+    this.#encoder?.close();
+  }
+}
+
+function splitBuffer(data: Buffer, pieces: number): Buffer[] {
+  const count = Math.min(pieces, data.length);
+  const size = Math.ceil(data.length / count);
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset < data.length; offset += size) parts.push(data.subarray(offset, offset + size));
+  return parts;
+}
