@@ -264,7 +264,8 @@ export class GatewayConnection implements SessionSink {
     if (!isObject(payload) || typeof payload.op !== 'number') {
       throw new CloseWith(4002, 'Decode error: payload must be an object with a numeric op');
     }
-    const { op, d } = payload;
+    const op = payload.op as GatewayOpcodes;
+    const d = payload.d;
     const identified = this.#session !== null;
     switch (op) {
       case GatewayOpcodes.Heartbeat:
@@ -447,7 +448,7 @@ export class GatewayConnection implements SessionSink {
     session.attach(this);
   }
 
-  #onCommand(op: number, d: unknown): void {
+  #onCommand(op: GatewayOpcodes, d: unknown): void {
     const session = this.#session as SimulatedSession;
     if (!isObject(d)) throw new CloseWith(4001, `Invalid payload for op ${op}: d must be an object`);
     switch (op) {
@@ -525,7 +526,7 @@ export class GatewayConnection implements SessionSink {
     const result = this.#context.world.members(guildId, {
       ...(typeof query === 'string' ? { query } : {}),
       ...(typeof limit === 'number' ? { limit } : {}),
-      ...(ids === undefined ? {} : { userIds: ids as string[] }),
+      ...(ids === undefined ? {} : { userIds: ids }),
       presences: presences === true,
     });
     const chunkCount = Math.max(1, Math.ceil(result.members.length / 1000));
@@ -553,7 +554,7 @@ export class GatewayConnection implements SessionSink {
     if (!Array.isArray(d.guild_ids) || !d.guild_ids.every(isSnowflake)) {
       throw new CloseWith(4001, 'Invalid payload for op 31: guild_ids must be an array of snowflakes');
     }
-    for (const guildId of d.guild_ids as string[]) {
+    for (const guildId of d.guild_ids) {
       if (this.#ownsGuild(session, guildId)) {
         this.#context.emit(session, GatewayDispatchEvents.SoundboardSounds, this.#context.world.soundboardSounds(guildId), true);
       }

@@ -23,7 +23,6 @@ import type { FakeGatewayOptions, ResolvedOptions } from './options.js';
 import { Random } from './random.js';
 import { SimulatedSession } from './session.js';
 import { Transport } from './transport.js';
-import type { TransportCompression } from './transport.js';
 import { World } from './world.js';
 
 /** Client payloads larger than this are refused by the websocket layer (1009); smaller ones over 4096 B get 4002. */
@@ -203,10 +202,11 @@ export class FakeGateway implements ConnectionContext {
       timer = setTimeout(strike, -Math.log(1 - rng.next()) * options.meanIntervalMs);
     };
     const strike = (): void => {
+      // The fault is drawn before the victim so the sequence of faults depends on the seed alone.
+      const fault = randomFault(rng, weights);
       const identified = [...this.#connections.values()].filter((connection) => connection.streaming);
       if (identified.length > 0) {
         const victim = rng.pick(identified);
-        const fault = randomFault(rng, weights);
         this.inject(fault, fault.type.endsWith('-ready') ? { shard: victim.shard ?? 0 } : { connection: victim.id });
       }
       schedule();
@@ -400,7 +400,7 @@ export class FakeGateway implements ConnectionContext {
     }
     let transport: Transport;
     try {
-      transport = new Transport(ws, compress as TransportCompression);
+      transport = new Transport(ws, compress);
     } catch (error) {
       return refuse(4000, (error as Error).message);
     }

@@ -2,7 +2,7 @@
  * Faults the simulator can inflict on its clients, one at a time by script or at random
  * from a seeded chaos schedule.
  */
-import { Random } from './random.js';
+import type { Random } from './random.js';
 
 /**
  * One fault. Faults that act on a live connection apply at once; `delay-hello` and

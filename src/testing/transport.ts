@@ -4,8 +4,9 @@
  * per connection, and can deliberately split or corrupt what it sends.
  */
 import { createRequire } from 'node:module';
-import zlib from 'node:zlib';
 import type { WebSocket } from 'ws';
+import type * as ZstdBindingModule from 'zstd-napi/binding.js';
+import { ZlibContext } from '../codec/zlib-context.js';
 
 /** The transport compressions a client can ask for in the `compress` query parameter. */
 export type TransportCompression = 'none' | 'zlib-stream' | 'zstd-stream';
@@ -19,20 +20,11 @@ interface MessageEncoder {
   close(): void;
 }
 
-/**
- * Node's zlib streams are asynchronous, but the same context can be driven synchronously
- * through `_processChunk` without a callback (what `zlib.deflateSync` uses inside). That
- * keeps message order trivially right and avoids a thread-pool hop per message.
- */
-interface SyncZlib extends zlib.Deflate {
-  _processChunk(chunk: Buffer, flushFlag: number): Buffer;
-}
-
 class ZlibStreamEncoder implements MessageEncoder {
-  readonly #deflate = zlib.createDeflate({ level: 6 }) as SyncZlib;
+  readonly #deflate = new ZlibContext('deflate');
 
   encode(message: Buffer): Buffer {
-    return this.#deflate._processChunk(message, zlib.constants.Z_SYNC_FLUSH);
+    return this.#deflate.process(message);
   }
 
   close(): void {
@@ -40,7 +32,7 @@ class ZlibStreamEncoder implements MessageEncoder {
   }
 }
 
-type ZstdBinding = typeof import('zstd-napi/binding.js');
+type ZstdBinding = typeof ZstdBindingModule;
 let zstdBinding: ZstdBinding | null | undefined;
 
 /** zstd-napi is an optional dependency: load it on first use and remember a failure. */

@@ -4,8 +4,9 @@
  * of its own, so tests say every step they expect.
  */
 import { createRequire } from 'node:module';
-import zlib from 'node:zlib';
 import WebSocket from 'ws';
+import type * as ZstdBindingModule from 'zstd-napi/binding.js';
+import { ZlibContext } from '../../src/codec/zlib-context.js';
 
 /** A gateway payload as received. */
 export interface Payload {
@@ -23,26 +24,22 @@ export type Received =
 
 type Compression = 'zlib-stream' | 'zstd-stream' | undefined;
 
-interface SyncInflate extends zlib.Inflate {
-  _processChunk(chunk: Buffer, flushFlag: number): Buffer;
-}
-
 const SUFFIX = Buffer.from([0, 0, 0xff, 0xff]);
 
 function makeDecoder(compression: Compression): (data: Buffer) => string | null {
   if (compression === 'zlib-stream') {
-    const inflate = zlib.createInflate() as SyncInflate;
+    const inflate = new ZlibContext('inflate');
     let pending: Buffer[] = [];
     return (data) => {
       pending.push(data);
       if (data.length < 4 || !data.subarray(-4).equals(SUFFIX)) return null;
       const whole = Buffer.concat(pending);
       pending = [];
-      return inflate._processChunk(whole, zlib.constants.Z_SYNC_FLUSH).toString('utf8');
+      return inflate.process(whole).toString('utf8');
     };
   }
   if (compression === 'zstd-stream') {
-    const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
+    const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBindingModule;
     const dctx = new binding.DCtx();
     const out = Buffer.alloc(1 << 20);
     return (data) => {
@@ -169,6 +166,27 @@ export class RawClient {
   /** Payloads received so far, in order. */
   payloads(): Payload[] {
     return this.received.flatMap((item) => (item.kind === 'payload' ? [item.payload] : []));
+  }
+
+  /** Dispatches (op 0) received so far, in order, optionally only those named `t`. */
+  dispatches(t?: string): Payload[] {
+    return this.payloads().filter((payload) => payload.op === 0 && (t === undefined || payload.t === t));
+  }
+
+  /** Waits until `done()` holds, checking after each arrival; does not move the `next`/`until` cursor. */
+  async waitUntil(done: () => boolean, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`RawClient: condition not met within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   close(code = 1000): void {
