@@ -211,13 +211,6 @@ describe('guildCreate', () => {
     expect(d.large).toBe(true);
     expect(guildCreate(world, id, I.Guilds, d.member_count).large).toBe(false);
   });
-
-  it('builds a 100-member GUILD_CREATE in well under a millisecond', () => {
-    for (let k = 0; k < 50; k++) world.guildCreate(id, 0xffff, 50);
-    const start = performance.now();
-    for (let k = 0; k < 200; k++) world.guildCreate(ids[k % ids.length] ?? id, 0xffff, 50);
-    expect((performance.now() - start) / 200).toBeLessThan(5); // generous for slow CI; ~0.3 ms locally
-  });
 });
 
 describe('members', () => {
@@ -369,13 +362,6 @@ describe('nextDispatch', () => {
       ids.add(m.id);
     }
     expect(ids.size).toBe(messages.length);
-  });
-
-  it('costs microseconds per event', () => {
-    traffic(world, 2000, { seed: 2 });
-    const start = performance.now();
-    traffic(world, 20_000, { seed: 3 });
-    expect(((performance.now() - start) * 1000) / 20_000).toBeLessThan(100); // generous for slow CI; ~10 µs locally
   });
 
   it('keeps the mean event size near 1 KB and MESSAGE_CREATE near 1.5-2 KB', () => {
