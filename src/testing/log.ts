@@ -67,7 +67,7 @@ export interface CommandEntry extends EntryBase {
   readonly op: number;
   readonly d: unknown;
 }
-/** A dispatch was written to a client (`replay` when sent again during a resume). */
+/** A dispatch was written to a client; `replay` marks those sent as a resume's replay (missed while disconnected). */
 export interface DispatchEntry extends EntryBase {
   readonly type: 'dispatch';
   readonly shard: number;

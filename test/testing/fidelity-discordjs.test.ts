@@ -224,6 +224,8 @@ describe('@discordjs/ws against FakeGateway', () => {
     expect(g.log.ofType('identify')).toHaveLength(4);
     expect(g.log.ofType('identify-rejected')).toEqual([]);
     expect(g.log.ofType('resume')).toHaveLength(2);
+    // Resumes spend no identify budget: /gateway/bot (fetched again through REST) counts 4 starts.
+    expect((await m.fetchGatewayInformation(true)).session_start_limit.remaining).toBe(1000 - 4);
 
     // Quiesce: every session is attached and its connection has written all it numbered; wait
     // until the client has caught up with that, then stop the client (it closes with 1000).
