@@ -106,9 +106,16 @@ export class GatewayConnection implements SessionSink {
     return this.#session;
   }
 
-  /** Whether the connection may be sent traffic now. */
+  /**
+   * Whether the connection may be sent traffic now. A socket the peer is closing counts as
+   * gone: sends to it fail at once, and refilling on those failures would spin forever.
+   */
   get streaming(): boolean {
-    return !this.#closed && !this.#paused && this.#session !== null;
+    return this.#open && !this.#paused && this.#session !== null;
+  }
+
+  get #open(): boolean {
+    return !this.#closed && this.#socket.readyState === this.#socket.OPEN;
   }
 
   get inFlight(): number {
@@ -129,7 +136,7 @@ export class GatewayConnection implements SessionSink {
   /** Writes the attached session's dispatches that this socket has not had yet. */
   deliver(): void {
     const session = this.#session;
-    if (session === null || this.#closed || this.#paused) return;
+    if (session === null || !this.#open || this.#paused) return;
     const pending = session.after(this.#sentSequence);
     if (pending === null) return;
     for (const dispatch of pending) {
@@ -509,9 +516,8 @@ export class GatewayConnection implements SessionSink {
     if (fullList && (session.intents & GatewayIntentBits.GuildMembers) === 0) {
       throw new CloseWith(4001, 'Invalid payload for op 8: the full member list needs the GUILD_MEMBERS intent');
     }
-    if (presences === true && (session.intents & GatewayIntentBits.GuildPresences) === 0) {
-      throw new CloseWith(4001, 'Invalid payload for op 8: presences need the GUILD_PRESENCES intent');
-    }
+    // Discord's docs: without GUILD_PRESENCES, `presences` "will always be false".
+    const withPresences = presences === true && (session.intents & GatewayIntentBits.GuildPresences) !== 0;
     const nonce = typeof d.nonce === 'string' && Buffer.byteLength(d.nonce) <= 32 ? d.nonce : undefined;
     if (!this.#ownsGuild(session, guildId)) return;
     if (fullList) {
@@ -527,7 +533,7 @@ export class GatewayConnection implements SessionSink {
       ...(typeof query === 'string' ? { query } : {}),
       ...(typeof limit === 'number' ? { limit } : {}),
       ...(ids === undefined ? {} : { userIds: ids }),
-      presences: presences === true,
+      presences: withPresences,
     });
     const chunkCount = Math.max(1, Math.ceil(result.members.length / 1000));
     for (let index = 0; index < chunkCount; index++) {
@@ -542,7 +548,7 @@ export class GatewayConnection implements SessionSink {
           chunk_index: index,
           chunk_count: chunkCount,
           ...(index === chunkCount - 1 && result.notFound.length > 0 ? { not_found: result.notFound } : {}),
-          ...(presences === true ? { presences: result.presences.filter((presence) => memberIds.has((presence as { user: { id: string } }).user.id)) } : {}),
+          ...(withPresences ? { presences: result.presences.filter((presence) => memberIds.has((presence as { user: { id: string } }).user.id)) } : {}),
           ...(nonce === undefined ? {} : { nonce }),
         },
         true,

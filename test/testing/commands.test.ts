@@ -244,6 +244,27 @@ describe('request guild members (op 8)', () => {
     expect(multibyte).not.toHaveProperty('nonce');
   });
 
+  it('sends presences of the requested members only with GUILD_PRESENCES; without it presences is ignored', async () => {
+    const GUILD_PRESENCES = 256;
+    for (const intents of [GUILDS | GUILD_MEMBERS | GUILD_PRESENCES, GUILDS | GUILD_MEMBERS]) {
+      const g = await start(world);
+      const { client, guilds } = await connect(g, { intents });
+      const guild = largeGuild(guilds);
+      client.send({ op: 8, d: { guild_id: guild.id, query: '', limit: 50, presences: true } });
+      const [chunk] = (await repliesUntilAck(client)).map((p) => p.d as Chunk & { presences?: { user: { id: string } }[] });
+      expect(chunk?.members).toHaveLength(50);
+      if (intents & GUILD_PRESENCES) {
+        const memberIds = new Set(chunk?.members.map((member) => member.user.id));
+        expect(chunk?.presences?.length).toBeGreaterThan(0);
+        expect(chunk?.presences?.every((presence) => memberIds.has(presence.user.id))).toBe(true);
+      } else {
+        expect(chunk).not.toHaveProperty('presences');
+        expect(client.received.some((item) => item.kind === 'close')).toBe(false);
+      }
+      await g.close();
+    }
+  });
+
   it('the full list comes in chunks of at most 1000 adding up to member_count; a second one within 30 s is RATE_LIMITED', async () => {
     const g = await start(world);
     const { client, guilds } = await connect(g, { intents: GUILDS | GUILD_MEMBERS });

@@ -36,12 +36,16 @@ async function dispatchesUntilAck(client: RawClient): Promise<Payload[]> {
   return seen;
 }
 
-/** Identifies with `intents` on a `'max'` gateway and collects dispatches until `count` after READY have arrived. */
+/**
+ * Identifies with `intents` on a `'max'` gateway and collects dispatches until `count`
+ * after READY have arrived, then closes the gateway (not the client: see traffic.test.ts
+ * on what a client-side close does to a `'max'` session).
+ */
 async function traffic(g: FakeGateway, intents: number, count: number): Promise<{ ready: { user: { id: string } }; events: Payload[] }> {
   const client = await RawClient.connect(g.url);
   const ready = (await client.ready({ intents })) as unknown as { user: { id: string } };
   await client.waitUntil(() => client.received.length > count + 1, 10_000);
-  client.close();
+  await g.close();
   return { ready, events: client.dispatches().slice(1) };
 }
 
