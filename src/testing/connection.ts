@@ -33,7 +33,7 @@ export interface ConnectionContext {
   readonly limits: IdentifyLimits;
   readonly resumeUrl: string;
   findSession(id: string): SimulatedSession | undefined;
-  openSession(connection: GatewayConnection, shard: [number, number], intents: number, largeThreshold: number): SimulatedSession;
+  openSession(shard: [number, number], intents: number, largeThreshold: number): SimulatedSession;
   /** Appends a dispatch to a session if its intents let it through. */
   emit(session: SimulatedSession, t: string, d: unknown, inGuild: boolean): void;
   /** A READY fault armed for this shard's next IDENTIFY, taken (at most once). */
@@ -352,7 +352,7 @@ export class GatewayConnection implements SessionSink {
       this.#sendOp(GatewayOpcodes.InvalidSession, false);
       return;
     }
-    const session = this.#context.openSession(this, shard, intents as number, largeThreshold as number);
+    const session = this.#context.openSession(shard, intents as number, largeThreshold as number);
     if (d.presence !== undefined) session.presence = d.presence;
     this.#attach(session, 0);
     this.#context.log.add({

@@ -68,7 +68,7 @@ export interface ChaosHandle {
  * await gateway.log.waitFor((entry) => entry.type === 'resume');
  * await gateway.close();
  */
-export class FakeGateway implements ConnectionContext {
+export class FakeGateway {
   /** Websocket URL to connect to (what `/gateway` and `/gateway/bot` answer). */
   readonly url: string;
   /** The `resume_gateway_url` READY gives: same server, distinct path, so the log tells which a client used. */
@@ -81,6 +81,8 @@ export class FakeGateway implements ConnectionContext {
   readonly world: World;
   readonly limits: IdentifyLimits;
   readonly #server: Server;
+  /** What connections may ask of the gateway; kept off the public surface. */
+  readonly #context: ConnectionContext;
   readonly #wss: WebSocketServer;
   readonly #sessions = new Map<string, SimulatedSession>();
   readonly #connections = new Map<number, GatewayConnection>();
@@ -110,6 +112,22 @@ export class FakeGateway implements ConnectionContext {
       resetAfter: options.sessionStartResetAfter,
       interval: options.identifyInterval,
     });
+    this.#context = {
+      options,
+      world: this.world,
+      log: this.log,
+      limits: this.limits,
+      resumeUrl: this.resumeUrl,
+      findSession: (id) => this.#sessions.get(id),
+      openSession: (shard, intents, largeThreshold) => this.#openSession(shard, intents, largeThreshold),
+      emit: (session, t, d, inGuild) => {
+        if (receivesDispatch(session.intents, t, inGuild)) session.append(t, d);
+      },
+      takeReadyFault: (shard) => this.#takeReadyFault(shard),
+      fullMemberListRequest: (guildId, now) => this.#fullMemberListRequest(guildId, now),
+      refill: (connection) => this.#refill(connection),
+      connectionClosed: (connection) => this.#connections.delete(connection.id),
+    };
     server.on('request', (request, response) => this.#onRequest(request, response));
     server.on('upgrade', (request, socket: Socket, head: Buffer) => this.#onUpgrade(request, socket, head));
     if (typeof options.rate === 'number' && options.rate > 0) this.#timers.push(setInterval(() => this.#tick(), TRAFFIC_TICK_MS));
@@ -263,13 +281,7 @@ export class FakeGateway implements ConnectionContext {
     await this.close();
   }
 
-  /** @internal */
-  findSession(id: string): SimulatedSession | undefined {
-    return this.#sessions.get(id);
-  }
-
-  /** @internal */
-  openSession(_connection: GatewayConnection, shard: [number, number], intents: number, largeThreshold: number): SimulatedSession {
+  #openSession(shard: [number, number], intents: number, largeThreshold: number): SimulatedSession {
     const session = new SimulatedSession({
       shard: shard[0],
       numShards: shard[1],
@@ -282,36 +294,25 @@ export class FakeGateway implements ConnectionContext {
     return session;
   }
 
-  /** @internal */
-  emit(session: SimulatedSession, t: string, d: unknown, inGuild: boolean): void {
-    if (receivesDispatch(session.intents, t, inGuild)) session.append(t, d);
-  }
-
-  /** @internal */
-  takeReadyFault(shard: number): Fault | undefined {
+  #takeReadyFault(shard: number): Fault | undefined {
     const index = this.#readyFaults.findIndex((armed) => armed.shard === null || armed.shard === shard);
     if (index < 0) return undefined;
     return this.#readyFaults.splice(index, 1)[0]?.fault;
   }
 
-  /** @internal */
-  fullMemberListRequest(guildId: string, now: number): number | undefined {
+  /** When the guild's full member list was last requested bot-wide; records now if the window passed. */
+  #fullMemberListRequest(guildId: string, now: number): number | undefined {
     const last = this.#fullListRequests.get(guildId);
     if (last === undefined || now - last >= 30_000) this.#fullListRequests.set(guildId, now);
     return last;
   }
 
-  /** @internal Keeps `'max'` traffic flowing while the client reads. */
-  refill(connection: GatewayConnection): void {
+  /** Keeps `'max'` traffic flowing while the client reads. */
+  #refill(connection: GatewayConnection): void {
     if (this.options.rate !== 'max') return;
     while (connection.streaming && connection.inFlight < MAX_IN_FLIGHT) {
       if (!this.#generate(connection.session as SimulatedSession)) return;
     }
-  }
-
-  /** @internal */
-  connectionClosed(connection: GatewayConnection): void {
-    this.#connections.delete(connection.id);
   }
 
   #generate(session: SimulatedSession): boolean {
@@ -404,7 +405,7 @@ export class FakeGateway implements ConnectionContext {
     } catch (error) {
       return refuse(4000, (error as Error).message);
     }
-    const connection = new GatewayConnection(id, path, ws, transport, this);
+    const connection = new GatewayConnection(id, path, ws, transport, this.#context);
     this.#connections.set(id, connection);
     const helloFault = this.#helloFaults.shift();
     if (helloFault) this.log.add({ type: 'fault', connection: id, shard: null, fault: helloFault });
