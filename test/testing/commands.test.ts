@@ -1,7 +1,7 @@
 // Every client send command (protocol.md section 10) against a real connection to the simulator.
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGateway } from '../../src/testing/index.js';
-import type { FakeGatewayOptions } from '../../src/testing/index.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeGateway } from '../../src/testing/index.js';
+import { startGateway } from '../support/gateway.js';
 import { RawClient } from '../support/raw-client.js';
 import type { Payload } from '../support/raw-client.js';
 
@@ -10,16 +10,7 @@ const GUILD_MEMBERS = 2;
 const GUILD_VOICE_STATES = 128;
 const GUILD_VOICE_CHANNEL = 2;
 
-let gateway: FakeGateway | undefined;
-afterEach(async () => {
-  await gateway?.close();
-  gateway = undefined;
-});
-
-async function start(options: FakeGatewayOptions = {}): Promise<FakeGateway> {
-  gateway = await FakeGateway.start({ identifyInterval: 0, ...options });
-  return gateway;
-}
+const start = startGateway({ identifyInterval: 0 });
 
 interface Member {
   user: { id: string; username: string };

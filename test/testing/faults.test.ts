@@ -1,20 +1,11 @@
 // Every fault the simulator can inflict, seen from a raw client, and the seeded chaos mode.
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGateway } from '../../src/testing/index.js';
-import type { FakeGatewayOptions, Fault } from '../../src/testing/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Fault } from '../../src/testing/index.js';
+import type { FakeGateway } from '../../src/testing/index.js';
+import { startGateway } from '../support/gateway.js';
 import { RawClient } from '../support/raw-client.js';
 
-let gateways: FakeGateway[] = [];
-afterEach(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
-  gateways = [];
-});
-
-async function start(options: FakeGatewayOptions = {}): Promise<FakeGateway> {
-  const gateway = await FakeGateway.start({ identifyInterval: 0, guilds: 2, ...options });
-  gateways.push(gateway);
-  return gateway;
-}
+const start = startGateway({ identifyInterval: 0, guilds: 2 });
 
 /** A client that identified and read READY and its GUILD_CREATEs. */
 async function readyClient(g: FakeGateway, compress?: 'zlib-stream' | 'zstd-stream') {

@@ -1,19 +1,10 @@
 // Connection setup, heartbeats and every IDENTIFY-time close code, driven with a raw client.
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGateway } from '../../src/testing/index.js';
-import type { FakeGatewayOptions } from '../../src/testing/index.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeGateway } from '../../src/testing/index.js';
+import { startGateway } from '../support/gateway.js';
 import { RawClient } from '../support/raw-client.js';
 
-let gateway: FakeGateway | undefined;
-afterEach(async () => {
-  await gateway?.close();
-  gateway = undefined;
-});
-
-async function start(options: FakeGatewayOptions = {}): Promise<FakeGateway> {
-  gateway = await FakeGateway.start({ identifyInterval: 0, ...options });
-  return gateway;
-}
+const start = startGateway({ identifyInterval: 0 });
 
 /** Connects, reads HELLO, sends `payload` and returns the close the server answers with. */
 async function closeAfter(g: FakeGateway, ...payloads: unknown[]): Promise<{ code: number; reason: string }> {

@@ -1,9 +1,9 @@
 // Intents filter what the simulator dispatches (protocol.md sections 9 and 11), and the intent tables in src/intents.ts.
 import { GatewayDispatchEvents } from 'discord-api-types/v10';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ALL_INTENTS, DISPATCH_INTENTS, PRIVILEGED_INTENTS } from '../../src/intents.js';
-import { FakeGateway } from '../../src/testing/index.js';
-import type { FakeGatewayOptions } from '../../src/testing/index.js';
+import type { FakeGateway } from '../../src/testing/index.js';
+import { startGateway } from '../support/gateway.js';
 import { RawClient } from '../support/raw-client.js';
 import type { Payload } from '../support/raw-client.js';
 
@@ -13,16 +13,7 @@ const GUILD_MESSAGES = 512;
 const DIRECT_MESSAGES = 4096;
 const MESSAGE_CONTENT = 32768;
 
-let gateway: FakeGateway | undefined;
-afterEach(async () => {
-  await gateway?.close();
-  gateway = undefined;
-});
-
-async function start(options: FakeGatewayOptions = {}): Promise<FakeGateway> {
-  gateway = await FakeGateway.start({ identifyInterval: 0, ...options });
-  return gateway;
-}
+const start = startGateway({ identifyInterval: 0 });
 
 /** Heartbeats and returns the dispatches that arrive before the ACK (the simulator writes in order). */
 async function dispatchesUntilAck(client: RawClient): Promise<Payload[]> {

@@ -1,19 +1,9 @@
 // Identify admission, discovery over REST, READY and GUILD_CREATE, and RESUME with replay.
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGateway } from '../../src/testing/index.js';
-import type { FakeGatewayOptions } from '../../src/testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { startGateway } from '../support/gateway.js';
 import { RawClient } from '../support/raw-client.js';
 
-let gateway: FakeGateway | undefined;
-afterEach(async () => {
-  await gateway?.close();
-  gateway = undefined;
-});
-
-async function start(options: FakeGatewayOptions = {}): Promise<FakeGateway> {
-  gateway = await FakeGateway.start(options);
-  return gateway;
-}
+const start = startGateway();
 
 const shardOf = (guildId: string, total: number): number => Number((BigInt(guildId) >> 22n) % BigInt(total));
 

@@ -1,9 +1,9 @@
 // Seeded simulated traffic: repeatability, rates, 'max' throughput with backpressure, payload sizes.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeGateway } from '../../src/testing/index.js';
-import type { FakeGatewayOptions } from '../../src/testing/index.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeGateway } from '../../src/testing/index.js';
+import { startGateway } from '../support/gateway.js';
 import { RawClient } from '../support/raw-client.js';
 import type { Payload } from '../support/raw-client.js';
 
@@ -12,16 +12,7 @@ const ALL_INTENTS = 53608447;
 const GUILDS = 1;
 const GUILD_MESSAGES = 512;
 
-const gateways: FakeGateway[] = [];
-afterEach(async () => {
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
-});
-
-async function start(options: FakeGatewayOptions = {}): Promise<FakeGateway> {
-  const g = await FakeGateway.start({ identifyInterval: 0, ...options });
-  gateways.push(g);
-  return g;
-}
+const start = startGateway({ identifyInterval: 0 });
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
