@@ -3,10 +3,10 @@
  * client asked in `compress` (none, zlib-stream, zstd-stream) on one compression context
  * per connection, and can deliberately split or corrupt what it sends.
  */
-import { createRequire } from 'node:module';
 import type { WebSocket } from 'ws';
-import type * as ZstdBindingModule from 'zstd-napi/binding.js';
 import { ZlibContext } from '../codec/zlib-context.js';
+import { loadZstd } from '../codec/zstd-binding.js';
+import type { ZstdBinding } from '../codec/zstd-binding.js';
 
 /** The transport compressions a client can ask for in the `compress` query parameter. */
 export type TransportCompression = 'none' | 'zlib-stream' | 'zstd-stream';
@@ -30,21 +30,6 @@ class ZlibStreamEncoder implements MessageEncoder {
   close(): void {
     this.#deflate.close();
   }
-}
-
-type ZstdBinding = typeof ZstdBindingModule;
-let zstdBinding: ZstdBinding | null | undefined;
-
-/** zstd-napi is an optional dependency: load it on first use and remember a failure. */
-function loadZstd(): ZstdBinding | null {
-  if (zstdBinding === undefined) {
-    try {
-      zstdBinding = createRequire(import.meta.url)('zstd-napi/binding.js') as ZstdBinding;
-    } catch {
-      zstdBinding = null;
-    }
-  }
-  return zstdBinding;
 }
 
 /** Whether this installation can serve `compress=zstd-stream` (the optional zstd-napi built). */

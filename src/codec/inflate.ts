@@ -1,0 +1,157 @@
+/**
+ * Transport decompression of one gateway connection: turns the websocket messages of
+ * `compress=zlib-stream`, `compress=zstd-stream` or no compression into gateway message
+ * texts, on one context per connection, refusing any message that inflates past a cap.
+ */
+import { loadZstd } from './zstd-binding.js';
+import type { ZstdBinding } from './zstd-binding.js';
+import { InflatedSizeError, ZlibContext } from './zlib-context.js';
+
+export { InflatedSizeError } from './zlib-context.js';
+
+/** The transport compressions Discord offers (`null`: none). */
+export type Compression = 'zlib-stream' | 'zstd-stream' | null;
+
+const ZLIB_SUFFIX = 0x0000ffff;
+
+/** Bytes and messages through one inflater, for metrics. */
+export interface InflaterMetrics {
+  /** Compressed bytes received. */
+  bytesIn: number;
+  /** Message bytes produced. */
+  bytesOut: number;
+  /** Whole gateway messages produced. */
+  messages: number;
+}
+
+/**
+ * Decodes one connection's websocket messages into gateway message texts.
+ *
+ * @example
+ * const inflater = createInflater('zlib-stream', 64 * 1024 * 1024);
+ * socket.on('message', (data: Buffer) => { const text = inflater.push(data); if (text !== null) handle(text); });
+ */
+export interface Inflater {
+  /**
+   * Takes one websocket message and returns the gateway message it completes, or null
+   * when more frames are needed (zlib-stream messages may span several).
+   *
+   * @throws Error from the decompressor for corrupt data, {@link InflatedSizeError} past the
+   *   cap; the connection must then be replaced, its context is unusable.
+   */
+  push(data: Buffer): string | null;
+  readonly metrics: InflaterMetrics;
+  /** Releases the context (native memory) at once rather than at garbage collection. */
+  close(): void;
+}
+
+class PlainDecoder implements Inflater {
+  readonly metrics: InflaterMetrics = { bytesIn: 0, bytesOut: 0, messages: 0 };
+  readonly #limit: number;
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+  push(data: Buffer): string {
+    if (data.length > this.#limit) throw new InflatedSizeError(this.#limit);
+    this.metrics.bytesIn += data.length;
+    this.metrics.bytesOut += data.length;
+    this.metrics.messages += 1;
+    return data.toString('utf8');
+  }
+  close(): void {}
+}
+
+class ZlibStreamInflater implements Inflater {
+  readonly metrics: InflaterMetrics = { bytesIn: 0, bytesOut: 0, messages: 0 };
+  readonly #context = new ZlibContext('inflate');
+  readonly #limit: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  push(data: Buffer): string | null {
+    this.metrics.bytesIn += data.length;
+    // Compressed bytes can only inflate to more, so an over-cap backlog is refused early.
+    if (this.#pendingBytes + data.length > this.#limit) throw new InflatedSizeError(this.#limit);
+    const complete = data.length >= 4 && data.readUInt32BE(data.length - 4) === ZLIB_SUFFIX;
+    if (!complete) {
+      this.#pending.push(data);
+      this.#pendingBytes += data.length;
+      return null;
+    }
+    let input = data;
+    if (this.#pending.length > 0) {
+      this.#pending.push(data);
+      input = Buffer.concat(this.#pending, this.#pendingBytes + data.length);
+      this.#pending = [];
+      this.#pendingBytes = 0;
+    }
+    const output = this.#context.process(input, this.#limit);
+    this.metrics.bytesOut += output.length;
+    this.metrics.messages += 1;
+    return output.toString('utf8');
+  }
+
+  close(): void {
+    this.#context.close();
+  }
+}
+
+/** Whether `compression: 'zstd-stream'` can be used here (the optional zstd-napi is installed). */
+export function zstdSupported(): boolean {
+  return loadZstd() !== null;
+}
+
+class ZstdStreamInflater implements Inflater {
+  readonly metrics: InflaterMetrics = { bytesIn: 0, bytesOut: 0, messages: 0 };
+  readonly #context: InstanceType<ZstdBinding['DCtx']>;
+  readonly #limit: number;
+  #out = Buffer.allocUnsafe(64 * 1024);
+
+  constructor(binding: ZstdBinding, limit: number) {
+    this.#context = new binding.DCtx();
+    this.#limit = limit;
+  }
+
+  /** Each websocket message is one whole gateway message, flushed but not ending the frame. */
+  push(data: Buffer): string {
+    this.metrics.bytesIn += data.length;
+    const parts: Buffer[] = [];
+    let total = 0;
+    let input = data;
+    for (;;) {
+      const [, produced, consumed] = this.#context.decompressStream(this.#out, input);
+      total += produced;
+      if (total > this.#limit) throw new InflatedSizeError(this.#limit);
+      if (produced > 0) parts.push(Buffer.from(this.#out.subarray(0, produced)));
+      input = input.subarray(consumed);
+      if (input.length === 0 && produced < this.#out.length) break;
+    }
+    this.metrics.bytesOut += total;
+    this.metrics.messages += 1;
+    return (parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total)).toString('utf8');
+  }
+
+  close(): void {
+    this.#out = Buffer.alloc(0);
+  }
+}
+
+/**
+ * A new inflater for one connection.
+ *
+ * @param maxMessageBytes - the largest inflated message accepted; larger is an error, not an allocation.
+ * @throws Error when `zstd-stream` is asked for and the optional zstd-napi is not installed.
+ */
+export function createInflater(compression: Compression, maxMessageBytes: number): Inflater {
+  if (compression === 'zlib-stream') return new ZlibStreamInflater(maxMessageBytes);
+  if (compression === 'zstd-stream') {
+    const binding = loadZstd();
+    if (binding === null) throw new Error("compression 'zstd-stream' needs the optional dependency zstd-napi, which is not installed");
+    return new ZstdStreamInflater(binding, maxMessageBytes);
+  }
+  return new PlainDecoder(maxMessageBytes);
+}

@@ -1,0 +1,59 @@
+/**
+ * What a shard yields: gateway payloads typed by discord-api-types, plus the close of a
+ * connection and non-fatal errors as items, so a consumer's loop never breaks on them.
+ */
+import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
+import type { GatewayReceivePayload } from 'discord-api-types/v10';
+import type { ShardError } from './errors.js';
+
+/** The connection closed; `code` is null for a drop without a close frame. The shard reconnects unless the code was fatal. */
+export interface GatewayCloseEvent {
+  readonly op: 'close';
+  readonly t: null;
+  readonly s: null;
+  readonly d: { readonly code: number | null; readonly reason: string };
+}
+
+/** Something went wrong that the shard recovers from by itself (it reconnects when needed). */
+export interface ShardErrorEvent {
+  readonly op: 'error';
+  readonly t: null;
+  readonly s: null;
+  readonly d: ShardError;
+}
+
+/**
+ * One item of a shard's event stream. Narrow on `op` or `t`:
+ *
+ * @example
+ * for await (const event of shard) {
+ *   if (event.t === 'MESSAGE_CREATE') console.log(event.d.content);
+ *   else if (event.op === 'error') console.warn(event.d.message);
+ * }
+ */
+export type ShardEvent = GatewayReceivePayload | GatewayCloseEvent | ShardErrorEvent;
+
+/** One item of a shard's raw message stream: a gateway message's JSON text, a close, or an error. */
+export type ShardMessage =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'close'; readonly code: number | null; readonly reason: string }
+  | { readonly type: 'error'; readonly error: ShardError };
+
+const KNOWN_OPCODES: ReadonlySet<number> = new Set([
+  GatewayOpcodes.Dispatch,
+  GatewayOpcodes.Heartbeat,
+  GatewayOpcodes.Reconnect,
+  GatewayOpcodes.InvalidSession,
+  GatewayOpcodes.Hello,
+  GatewayOpcodes.HeartbeatAck,
+]);
+const KNOWN_DISPATCHES: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents));
+
+/**
+ * Whether a payload is one the event types describe. Unknown opcodes and event names (a
+ * newer Discord) are skipped by `nextEvent` and still reach `nextMessage`.
+ */
+export function isKnownPayload(payload: { op: number; t?: unknown }): boolean {
+  if (!KNOWN_OPCODES.has(payload.op)) return false;
+  return (payload.op as GatewayOpcodes) !== GatewayOpcodes.Dispatch || KNOWN_DISPATCHES.has(payload.t as string);
+}

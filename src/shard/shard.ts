@@ -1,0 +1,605 @@
+/**
+ * Shard: one gateway connection you pull events from. It identifies through a queue or
+ * resumes a session, heartbeats, follows op 1/7/9 and close codes, reconnects with
+ * backoff, and hands every message to the consumer in order, exactly once.
+ */
+import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
+import type { GatewayHelloData, GatewayReadyDispatchData, GatewayReceivePayload } from 'discord-api-types/v10';
+import WebSocket from 'ws';
+import { createInflater } from '../codec/inflate.js';
+import type { Inflater, InflaterMetrics } from '../codec/inflate.js';
+import { resolveShardConfig } from '../config.js';
+import type { ResolvedShardConfig, ShardConfig } from '../config.js';
+import { InMemoryQueue } from '../queue/in-memory-queue.js';
+import type { Queue } from '../queue/queue.js';
+import { backoffDelay } from './backoff.js';
+import { CloseFrame, closeAction, fatalCloseAdvice } from './close-codes.js';
+import { MAX_PAYLOAD_BYTES, serializeCommand } from './commands.js';
+import type { GatewayCommand } from './commands.js';
+import { ShardError } from './errors.js';
+import { isKnownPayload } from './events.js';
+import type { ShardEvent, ShardMessage } from './events.js';
+import { Latency } from './latency.js';
+import { CommandRatelimiter } from './ratelimiter.js';
+import { Session } from './session.js';
+import { ShardId } from './shard-id.js';
+
+/**
+ * Where a shard is in its lifecycle.
+ *
+ * @example
+ * if (shard.state.kind === 'Disconnected') console.log(`reconnect attempt ${shard.state.attempts}`);
+ */
+export type ShardState =
+  | { readonly kind: 'Disconnected'; readonly attempts: number }
+  | { readonly kind: 'Identifying' }
+  | { readonly kind: 'Resuming' }
+  | { readonly kind: 'Active' }
+  | { readonly kind: 'FatallyClosed'; readonly code: number };
+
+/** What the consumer is handed next, in arrival order. */
+type Item =
+  | { readonly kind: 'payload'; readonly text: string; readonly payload: GatewayReceivePayload & { op: number }; readonly known: boolean }
+  | { readonly kind: 'close'; readonly code: number | null; readonly reason: string }
+  | { readonly kind: 'error'; readonly error: ShardError };
+
+/** How the shard goes on after it drops a connection itself. */
+interface Reconnect {
+  /** Start a new session instead of resuming. */
+  readonly identify: boolean;
+  /** Wait at least this long first (op 9 `d:false` asks for 1–5 s). */
+  readonly delayMs: number;
+}
+
+/** One live websocket and everything that belongs to it alone. */
+interface Connection {
+  readonly socket: WebSocket;
+  readonly inflater: Inflater;
+  readonly usedResumeUrl: boolean;
+  /** Aborts a queue wait when this connection goes away. */
+  readonly abort: AbortController;
+  opened: boolean;
+  ratelimiter: CommandRatelimiter | null;
+  heartbeatTimer: NodeJS.Timeout | null;
+  /** HELLO, READY/RESUMED deadlines. */
+  deadline: NodeJS.Timeout | null;
+  acked: boolean;
+}
+
+const CLOSE_WAIT_MS = 5_000;
+
+/**
+ * One gateway connection. Create it, then pull: nothing connects until the first
+ * `nextEvent`, `nextMessage` or `for await`.
+ *
+ * @example
+ * const shard = new Shard(ShardId.ONE, { token: process.env.DISCORD_TOKEN!, intents: 513 });
+ * for await (const event of shard) {
+ *   if (event.t === 'MESSAGE_CREATE') console.log(event.d.content);
+ * }
+ */
+export class Shard {
+  readonly id: ShardId;
+  readonly config: ResolvedShardConfig;
+  readonly latency = new Latency();
+  readonly #queue: Queue;
+  readonly #items: Item[] = [];
+  #wake: (() => void) | null = null;
+  #connection: Connection | null = null;
+  #state: ShardState = { kind: 'Disconnected', attempts: 0 };
+  #sessionId: string | null;
+  #sequence: number;
+  #resumeUrl: string | null;
+  #started = false;
+  /** The user closed the shard: no more reconnects; the stream ends once drained. */
+  #closed = false;
+  #fatal: ShardError | null = null;
+  #reconnectTimer: NodeJS.Timeout | null = null;
+  #readingPaused = false;
+  #activeWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #metrics: InflaterMetrics = { bytesIn: 0, bytesOut: 0, messages: 0 };
+
+  /**
+   * @throws ConfigError naming the bad option; RangeError for a bad shard id.
+   */
+  constructor(id: ShardId | readonly [number, number], config: ShardConfig) {
+    this.id = ShardId.from(id);
+    this.config = resolveShardConfig(config);
+    this.#queue = this.config.queue ?? new InMemoryQueue(1);
+    const session = this.config.session;
+    this.#sessionId = session?.id ?? null;
+    this.#sequence = session?.sequence ?? 0;
+    this.#resumeUrl = session?.resumeUrl ?? null;
+  }
+
+  /** Where the shard is: Disconnected (with reconnect attempts), Identifying, Resuming, Active or FatallyClosed. */
+  get state(): ShardState {
+    return this.#state;
+  }
+
+  /** The session to resume (id, last sequence, resume URL), or null before READY and after it ended. */
+  get session(): Session | null {
+    return this.#sessionId === null ? null : new Session(this.#sessionId, this.#sequence, this.#resumeUrl);
+  }
+
+  /** The current connection's command ratelimiter, or null when disconnected or disabled. */
+  get ratelimiter(): CommandRatelimiter | null {
+    return this.#connection?.ratelimiter ?? null;
+  }
+
+  /** Compressed bytes in, inflated bytes out and messages, over every connection of this shard. */
+  get inflaterMetrics(): InflaterMetrics {
+    const current = this.#connection?.inflater.metrics;
+    return {
+      bytesIn: this.#metrics.bytesIn + (current?.bytesIn ?? 0),
+      bytesOut: this.#metrics.bytesOut + (current?.bytesOut ?? 0),
+      messages: this.#metrics.messages + (current?.messages ?? 0),
+    };
+  }
+
+  /**
+   * The next event: a gateway payload, a close, or a non-fatal error. Unknown opcodes and
+   * event names are skipped here (they reach `nextMessage`).
+   *
+   * @throws ShardError `FatallyClosed` once the server closed with 4004 or 4010–4014;
+   *   ShardError `Closed` after `close()` once everything before it was read.
+   */
+  async nextEvent(): Promise<ShardEvent> {
+    for (;;) {
+      const item = await this.#next();
+      switch (item.kind) {
+        case 'payload':
+          if (item.known) return item.payload;
+          break;
+        case 'close':
+          return { op: 'close', t: null, s: null, d: { code: item.code, reason: item.reason } };
+        case 'error':
+          return { op: 'error', t: null, s: null, d: item.error };
+      }
+    }
+  }
+
+  /**
+   * The next raw message: a gateway message's JSON text, a close, or a non-fatal error.
+   *
+   * @throws the same as {@link Shard.nextEvent}.
+   */
+  async nextMessage(): Promise<ShardMessage> {
+    const item = await this.#next();
+    switch (item.kind) {
+      case 'payload':
+        return { type: 'text', text: item.text };
+      case 'close':
+        return { type: 'close', code: item.code, reason: item.reason };
+      case 'error':
+        return { type: 'error', error: item.error };
+    }
+  }
+
+  /**
+   * Iterates events until `close()` ends the stream.
+   *
+   * @throws ShardError `FatallyClosed` when the server ends the shard for good.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ShardEvent, void, undefined> {
+    for (;;) {
+      try {
+        yield await this.nextEvent();
+      } catch (error) {
+        if (error instanceof ShardError && error.kind === 'Closed') return;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Sends a raw JSON payload once the shard is identified, through the ratelimiter.
+   *
+   * @throws ShardError `Sending` for a payload over 4096 bytes (before anything is sent),
+   *   or when the shard closes before it could be sent.
+   * @example
+   * await shard.send(JSON.stringify({ op: 3, d: { since: null, activities: [], status: 'idle', afk: false } }));
+   */
+  async send(json: string): Promise<void> {
+    const bytes = Buffer.byteLength(json);
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      throw new ShardError('Sending', `payload of ${bytes} bytes exceeds Discord's ${MAX_PAYLOAD_BYTES} byte limit (the gateway would close with 4002)`);
+    }
+    this.#ensureStarted();
+    for (;;) {
+      await this.#whenActive();
+      const connection = this.#connection;
+      if (connection === null) continue;
+      if (connection.ratelimiter !== null) {
+        try {
+          await connection.ratelimiter.acquire(connection.abort.signal);
+        } catch {
+          continue; // the connection went away while waiting: wait for the next one
+        }
+      }
+      if (this.#connection === connection && this.#state.kind === 'Active') {
+        connection.socket.send(json);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Sends a command built with the builders of `commands` (presence, voice state, guild
+   * members, soundboard sounds, channel info).
+   *
+   * @throws as {@link Shard.send}, and RangeError from serialisation for an oversized command.
+   * @example
+   * await shard.command(requestGuildMembers({ guildId, query: '', limit: 0, nonce: 'all' }));
+   */
+  async command(command: GatewayCommand): Promise<void> {
+    await this.send(serializeCommand(command));
+  }
+
+  /**
+   * Closes the shard for good. With {@link CloseFrame.RESUME} the session stays resumable and
+   * is returned, for a new Shard (in this process or the next) to resume; with
+   * {@link CloseFrame.NORMAL} the session ends and null is returned. Events already received
+   * can still be read; then the stream ends.
+   *
+   * @example
+   * const session = await shard.close(CloseFrame.RESUME);
+   * const next = new Shard(shard.id, { ...config, session });
+   */
+  async close(frame: CloseFrame = CloseFrame.NORMAL): Promise<Session | null> {
+    if (this.#closed) return null;
+    const session = frame.resumable ? this.session : null;
+    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+    const connection = this.#connection;
+    if (connection !== null) this.#release(connection);
+    // The close item goes in before `closed` is seen, so a reader gets it before the end.
+    this.#push({ kind: 'close', code: frame.code, reason: frame.reason });
+    this.#closed = true;
+    this.#setState({ kind: 'Disconnected', attempts: 0 });
+    this.#rejectActiveWaiters(new ShardError('Closed', `shard ${this.id.toString()} was closed`));
+    if (connection !== null) await this.#closeSocket(connection.socket, frame);
+    return session;
+  }
+
+  /** Sends the close frame and waits for the handshake, a bounded time. */
+  async #closeSocket(socket: WebSocket, frame: CloseFrame): Promise<void> {
+    if (socket.readyState !== WebSocket.OPEN) {
+      socket.terminate();
+      return;
+    }
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.close(frame.code, frame.reason);
+    const timer = setTimeout(() => socket.terminate(), CLOSE_WAIT_MS);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  async #next(): Promise<Item> {
+    this.#ensureStarted();
+    for (;;) {
+      const item = this.#items.shift();
+      if (item !== undefined) {
+        if (this.#readingPaused && this.#items.length <= this.config.maxBufferedMessages >> 1) this.#resumeReading();
+        return item;
+      }
+      if (this.#fatal) throw this.#fatal;
+      if (this.#closed) throw new ShardError('Closed', `shard ${this.id.toString()} was closed`);
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  #push(item: Item): void {
+    this.#items.push(item);
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+    if (!this.#readingPaused && this.#items.length >= this.config.maxBufferedMessages) this.#pauseReading();
+  }
+
+  /** A consumer that stops reading makes the shard stop reading the socket, so memory stays bounded. */
+  #pauseReading(): void {
+    this.#readingPaused = true;
+    this.#connection?.socket.pause();
+  }
+
+  #resumeReading(): void {
+    this.#readingPaused = false;
+    this.#connection?.socket.resume();
+  }
+
+  #ensureStarted(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#connect();
+  }
+
+  #setState(state: ShardState): void {
+    this.#state = state;
+    if (state.kind === 'Active') for (const waiter of this.#activeWaiters.splice(0)) waiter.resolve();
+  }
+
+  #whenActive(): Promise<void> {
+    if (this.#fatal) return Promise.reject(new ShardError('Sending', `shard ${this.id.toString()} is fatally closed`, { cause: this.#fatal }));
+    if (this.#closed) return Promise.reject(new ShardError('Sending', `shard ${this.id.toString()} was closed`));
+    if (this.#state.kind === 'Active') return Promise.resolve();
+    return new Promise((resolve, reject) => this.#activeWaiters.push({ resolve, reject }));
+  }
+
+  #rejectActiveWaiters(error: ShardError): void {
+    for (const waiter of this.#activeWaiters.splice(0)) waiter.reject(new ShardError('Sending', error.message, { cause: error }));
+  }
+
+  /** The URL to connect to: the session's resume URL when resuming, unless it failed before. */
+  #url(): { url: string; usedResumeUrl: boolean } {
+    const usedResumeUrl = this.#sessionId !== null && this.#resumeUrl !== null;
+    const url = new URL(usedResumeUrl ? (this.#resumeUrl as string) : this.config.gatewayUrl);
+    url.searchParams.set('v', '10');
+    url.searchParams.set('encoding', 'json');
+    if (this.config.compression !== null) url.searchParams.set('compress', this.config.compression);
+    return { url: url.toString(), usedResumeUrl };
+  }
+
+  #connect(): void {
+    this.#reconnectTimer = null;
+    const { url, usedResumeUrl } = this.#url();
+    let inflater: Inflater;
+    try {
+      inflater = createInflater(this.config.compression, this.config.maxInflatedSize);
+    } catch (error) {
+      this.#fail(new ShardError('Connecting', (error as Error).message, { cause: error }));
+      return;
+    }
+    const socket = new WebSocket(url, {
+      handshakeTimeout: this.config.timeouts.connect,
+      perMessageDeflate: false,
+      maxPayload: this.config.maxInflatedSize,
+    });
+    const connection: Connection = {
+      socket,
+      inflater,
+      usedResumeUrl,
+      abort: new AbortController(),
+      opened: false,
+      ratelimiter: null,
+      heartbeatTimer: null,
+      deadline: null,
+      acked: true,
+    };
+    this.#connection = connection;
+    socket.on('open', () => {
+      connection.opened = true;
+      if (this.#readingPaused) socket.pause();
+      this.#deadline(connection, this.config.timeouts.hello, 'HELLO');
+    });
+    socket.on('message', (data: Buffer) => {
+      if (this.#connection === connection) this.#onFrame(connection, data);
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      if (this.#connection === connection) this.#onClosed(connection, code, reason.toString());
+    });
+    socket.on('error', (error: Error) => {
+      if (this.#connection === connection && !connection.opened) {
+        this.#push({ kind: 'error', error: new ShardError('Connecting', `could not connect to ${new URL(url).host}: ${error.message}`, { cause: error }) });
+      }
+    });
+  }
+
+  #onFrame(connection: Connection, data: Buffer): void {
+    let text: string | null;
+    try {
+      text = connection.inflater.push(data);
+    } catch (error) {
+      this.#push({ kind: 'error', error: new ShardError('Decompressing', `could not decompress a message: ${(error as Error).message}`, { cause: error }) });
+      this.#drop(connection, { identify: false, delayMs: 0 });
+      return;
+    }
+    if (text === null) return;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch (error) {
+      this.#push({ kind: 'error', error: new ShardError('Deserializing', `a message was not valid JSON: ${(error as Error).message}`, { cause: error }) });
+      return;
+    }
+    if (typeof payload !== 'object' || payload === null || typeof (payload as { op?: unknown }).op !== 'number') {
+      this.#push({ kind: 'error', error: new ShardError('Deserializing', 'a message was not a gateway payload (no numeric op)') });
+      return;
+    }
+    const gateway = payload as GatewayReceivePayload & { op: number; s?: unknown };
+    if (gateway.op === GatewayOpcodes.Dispatch && typeof gateway.s === 'number') this.#sequence = gateway.s;
+    this.#push({ kind: 'payload', text, payload: gateway, known: isKnownPayload(gateway) });
+    this.#handle(connection, gateway);
+  }
+
+  #handle(connection: Connection, payload: GatewayReceivePayload): void {
+    switch (payload.op) {
+      case GatewayOpcodes.Hello:
+        this.#onHello(connection, payload.d);
+        break;
+      case GatewayOpcodes.Heartbeat:
+        this.#heartbeat(connection);
+        break;
+      case GatewayOpcodes.HeartbeatAck:
+        connection.acked = true;
+        this.latency.acknowledged(performance.now());
+        break;
+      case GatewayOpcodes.Reconnect:
+        this.#drop(connection, { identify: false, delayMs: 0 });
+        break;
+      case GatewayOpcodes.InvalidSession:
+        if (payload.d) this.#drop(connection, { identify: false, delayMs: 0 });
+        else this.#drop(connection, { identify: true, delayMs: 1_000 + Math.random() * 4_000 });
+        break;
+      case GatewayOpcodes.Dispatch:
+        if (payload.t === GatewayDispatchEvents.Ready) this.#onReady(connection, payload.d);
+        else if (payload.t === GatewayDispatchEvents.Resumed) this.#onActive(connection);
+        break;
+    }
+  }
+
+  #onHello(connection: Connection, hello: GatewayHelloData): void {
+    this.#clearDeadline(connection);
+    const interval = hello.heartbeat_interval;
+    if (this.config.ratelimitMessages) connection.ratelimiter = new CommandRatelimiter(interval);
+    connection.heartbeatTimer = setTimeout(() => {
+      this.#heartbeat(connection);
+      connection.heartbeatTimer = setInterval(() => this.#beatOrDrop(connection), interval);
+    }, interval * Math.random());
+    if (this.#sessionId !== null) {
+      this.#setState({ kind: 'Resuming' });
+      this.#sendNow(connection, { op: GatewayOpcodes.Resume, d: { token: this.config.token.reveal(), session_id: this.#sessionId, seq: this.#sequence } });
+      this.#deadline(connection, this.config.timeouts.ready, 'RESUMED');
+      return;
+    }
+    this.#setState({ kind: 'Identifying' });
+    this.#queue.enqueue(this.id.number, connection.abort.signal).then(
+      () => {
+        if (this.#connection !== connection) return;
+        this.#sendNow(connection, { op: GatewayOpcodes.Identify, d: this.#identifyData() });
+        this.#deadline(connection, this.config.timeouts.ready, 'READY');
+      },
+      () => undefined, // aborted: the connection is gone and spent nothing
+    );
+  }
+
+  #identifyData(): object {
+    const { config } = this;
+    return {
+      token: config.token.reveal(),
+      properties: config.identifyProperties,
+      intents: config.intents,
+      shard: this.id.toJSON(),
+      large_threshold: config.largeThreshold,
+      ...(config.presence === null ? {} : { presence: config.presence }),
+    };
+  }
+
+  #onReady(connection: Connection, ready: GatewayReadyDispatchData): void {
+    this.#sessionId = ready.session_id;
+    this.#resumeUrl = this.#acceptableResumeUrl(ready.resume_gateway_url);
+    this.#onActive(connection);
+  }
+
+  /** A resume URL is used only if it is wss: (or ws: when insecure URLs are allowed), so a forged one cannot carry the token elsewhere. */
+  #acceptableResumeUrl(url: string | undefined): string | null {
+    if (url === undefined) return null;
+    try {
+      const { protocol } = new URL(url);
+      if (protocol === 'wss:' || (protocol === 'ws:' && this.config.allowInsecureUrls)) return url;
+    } catch {
+      // fall through to the warning
+    }
+    process.emitWarning(`gloaming: ignoring resume_gateway_url ${JSON.stringify(url)} (not wss:); resuming on the base gateway URL`);
+    return null;
+  }
+
+  #onActive(connection: Connection): void {
+    this.#clearDeadline(connection);
+    this.#setState({ kind: 'Active' });
+  }
+
+  #beatOrDrop(connection: Connection): void {
+    // While the consumer holds reading back, ACKs wait unread in the socket: not a zombie.
+    if (!connection.acked && !this.#readingPaused) {
+      this.#push({ kind: 'error', error: new ShardError('Zombie', 'no heartbeat ACK since the last heartbeat: reconnecting') });
+      this.#drop(connection, { identify: false, delayMs: 0 });
+      return;
+    }
+    this.#heartbeat(connection);
+  }
+
+  #heartbeat(connection: Connection): void {
+    connection.acked = false;
+    this.latency.sent(performance.now());
+    this.#sendNow(connection, { op: GatewayOpcodes.Heartbeat, d: this.#sessionId === null && this.#sequence === 0 ? null : this.#sequence });
+  }
+
+  /** Heartbeats, IDENTIFY and RESUME skip the command queue: the ratelimiter's reserve covers them. */
+  #sendNow(connection: Connection, payload: object): void {
+    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(payload));
+  }
+
+  #deadline(connection: Connection, ms: number, what: string): void {
+    this.#clearDeadline(connection);
+    connection.deadline = setTimeout(() => {
+      this.#push({ kind: 'error', error: new ShardError('Timeout', `no ${what} within ${ms} ms: reconnecting`) });
+      this.#drop(connection, { identify: false, delayMs: 0 });
+    }, ms);
+  }
+
+  #clearDeadline(connection: Connection): void {
+    if (connection.deadline !== null) clearTimeout(connection.deadline);
+    connection.deadline = null;
+  }
+
+  /** Stops everything that belongs to a connection; the socket is left to the caller. */
+  #release(connection: Connection): void {
+    if (this.#connection === connection) this.#connection = null;
+    connection.abort.abort();
+    this.#clearDeadline(connection);
+    if (connection.heartbeatTimer !== null) clearInterval(connection.heartbeatTimer);
+    connection.heartbeatTimer = null;
+    const { metrics } = connection.inflater;
+    this.#metrics = {
+      bytesIn: this.#metrics.bytesIn + metrics.bytesIn,
+      bytesOut: this.#metrics.bytesOut + metrics.bytesOut,
+      messages: this.#metrics.messages + metrics.messages,
+    };
+    connection.inflater.close();
+  }
+
+  /**
+   * Drops a connection the shard gave up on, at once and without waiting for a close
+   * handshake (a zombie would never answer one), leaving the session resumable.
+   */
+  #drop(connection: Connection, next: Reconnect): void {
+    this.#release(connection);
+    connection.socket.terminate();
+    this.#push({ kind: 'close', code: null, reason: 'connection dropped by the shard' });
+    if (next.identify) this.#endSession();
+    this.#scheduleReconnect(next.delayMs);
+  }
+
+  #onClosed(connection: Connection, code: number, reason: string): void {
+    this.#release(connection);
+    if (!connection.opened) {
+      // Could not connect: a resume URL that fails is not tried again; resume on the base URL.
+      if (connection.usedResumeUrl) this.#resumeUrl = null;
+      this.#scheduleReconnect(0);
+      return;
+    }
+    const closeCode = code === 1005 || code === 1006 ? null : code;
+    this.#push({ kind: 'close', code: closeCode, reason });
+    const action = closeAction(closeCode);
+    if (action === 'fatal') {
+      this.#fail(new ShardError('FatallyClosed', `gateway closed with ${code}: ${fatalCloseAdvice(code)}`, { closeCode: code }), code);
+      return;
+    }
+    if (action === 'identify') this.#endSession();
+    this.#scheduleReconnect(0);
+  }
+
+  #endSession(): void {
+    this.#sessionId = null;
+    this.#sequence = 0;
+    this.#resumeUrl = null;
+  }
+
+  #fail(error: ShardError, code = error.closeCode ?? 0): void {
+    this.#fatal = error;
+    this.#setState({ kind: 'FatallyClosed', code });
+    this.#rejectActiveWaiters(error);
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  #scheduleReconnect(minimumDelayMs: number): void {
+    if (this.#closed || this.#fatal) return;
+    const attempts = this.#state.kind === 'Disconnected' ? this.#state.attempts + 1 : 1;
+    this.#setState({ kind: 'Disconnected', attempts });
+    const delay = Math.max(minimumDelayMs, backoffDelay(attempts, this.config.backoff));
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+}

@@ -1,0 +1,186 @@
+// A real Shard against FakeGateway: the lifecycle, and the central promise that every
+// sequence of a session reaches the consumer exactly once, in order, through any fault.
+import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
+import { describe, expect, it } from 'vitest';
+import { CloseFrame } from '../../src/shard/close-codes.js';
+import { ShardError } from '../../src/shard/errors.js';
+import type { Fault, FakeGateway } from '../../src/testing/index.js';
+import { startGateway } from '../support/gateway.js';
+import type { Reader } from '../support/shard.js';
+import { shardsPerTest } from '../support/shard.js';
+
+const start = startGateway({ identifyInterval: 0, guilds: 3, rate: 100, heartbeatInterval: 400 });
+const open = shardsPerTest();
+
+const last = (values: number[]): number => values[values.length - 1] ?? 0;
+
+/** Dispatch sequences per session as the consumer read them (a READY starts a session). */
+function sessionsRead(reader: Reader): number[][] {
+  const sessions: number[][] = [];
+  for (const event of reader.events) {
+    if (event.op !== GatewayOpcodes.Dispatch) continue;
+    if (event.t === GatewayDispatchEvents.Ready) sessions.push([]);
+    sessions[sessions.length - 1]?.push(event.s);
+  }
+  return sessions;
+}
+
+function expectEverySequenceOnce(reader: Reader): void {
+  for (const sequences of sessionsRead(reader)) {
+    expect(sequences).toEqual(Array.from({ length: sequences.length }, (_, i) => i + 1));
+  }
+}
+
+/** Runs until the consumer is well into a session, applies `fault`, and waits until well past it. */
+async function throughFault(gateway: FakeGateway, reader: Reader, fault: Fault, after: (e: { type: string }) => boolean): Promise<number> {
+  await reader.until(() => reader.shard.state.kind === 'Active' && reader.sequences().length > 20);
+  const at = gateway.sessions()[0]?.sequence ?? 0;
+  expect(gateway.inject(fault)).toBe(1);
+  await gateway.log.waitFor(after);
+  await reader.until(() => reader.shard.state.kind === 'Active' && last(reader.sequences()) >= at + 30 && sessionsRead(reader).at(-1)!.length > 30);
+  return at;
+}
+
+describe('connecting', () => {
+  it('identifies with zlib-stream, reaches Active and reads READY, its guilds and traffic', async () => {
+    const g = await start();
+    const { shard, reader } = open(g);
+    expect(shard.state).toEqual({ kind: 'Disconnected', attempts: 0 });
+    await reader.until(() => reader.sequences().length >= 10);
+    expect(shard.state.kind).toBe('Active');
+    const [ready, ...rest] = reader.events.filter((event) => event.op === GatewayOpcodes.Dispatch);
+    expect(ready?.t).toBe('READY');
+    expect(rest.slice(0, 3).map((event) => event.t)).toEqual(['GUILD_CREATE', 'GUILD_CREATE', 'GUILD_CREATE'].slice(0, g.world.guildIds.length));
+    expect(shard.session).toMatchObject({ id: g.sessions()[0]!.id, resumeUrl: g.resumeUrl });
+    expect(g.log.ofType('connect')[0]).toMatchObject({ path: 'gateway', compress: 'zlib-stream' });
+    expect(g.log.ofType('identify')[0]).toMatchObject({ shard: 0, numShards: 1, intents: 513 });
+    expect(reader.events[0]).toMatchObject({ op: 10, d: { heartbeat_interval: 400 } });
+    expect(shard.inflaterMetrics.messages).toBeGreaterThan(10);
+  });
+
+  it('heartbeats carry the last sequence and are acknowledged; latency is measured', async () => {
+    const g = await start();
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.latency.heartbeats >= 3, 5_000);
+    const beats = g.log.ofType('heartbeat');
+    const dispatches = g.log.ofType('dispatch');
+    for (const beat of beats.slice(1)) {
+      const sentBefore = dispatches.filter((d) => d.time <= beat.time).map((d) => d.sequence);
+      expect(beat.sequence).toBeLessThanOrEqual(last(sentBefore));
+      expect(beat.sequence).toBeGreaterThan(0);
+    }
+    expect(shard.latency.recent.length).toBeGreaterThan(0);
+    expect(shard.latency.average).toBeGreaterThanOrEqual(0);
+  });
+
+  it('works with zstd-stream and with no compression', async () => {
+    for (const compression of ['zstd-stream', null] as const) {
+      const g = await start();
+      const { reader } = open(g, { compression });
+      await reader.until(() => reader.sequences().length >= 20);
+      expectEverySequenceOnce(reader);
+      expect(g.log.ofType('connect')[0]?.compress).toBe(compression ?? 'none');
+    }
+  });
+});
+
+describe('every sequence exactly once through resumable faults', () => {
+  const resumable: [string, Fault][] = [
+    ['TCP drop', { type: 'drop' }],
+    ['op 7 reconnect', { type: 'reconnect' }],
+    ['op 9 d:true', { type: 'invalid-session', resumable: true }],
+    ['zombie (no ACKs)', { type: 'stop-acks' }],
+    ['corrupt compressed frame', { type: 'corrupt-frame' }],
+    ...[1000, 1001, 1011, 4000, 4001, 4002, 4003, 4005, 4008].map((code): [string, Fault] => [`close ${code}`, { type: 'close', code }]),
+  ];
+  it.each(resumable)('%s: resumes on the resume URL, no identify, nothing lost or repeated', async (_name, fault) => {
+    const g = await start();
+    const { reader } = open(g);
+    await throughFault(g, reader, fault, (e) => e.type === 'resume');
+    expectEverySequenceOnce(reader);
+    expect(sessionsRead(reader)).toHaveLength(1);
+    expect(g.log.ofType('identify')).toHaveLength(1);
+    const resume = g.log.ofType('resume')[0]!;
+    expect(g.log.ofType('connect').find((c) => c.connection === resume.connection)?.path).toBe('resume');
+    expect(reader.error).toBeNull();
+  });
+});
+
+describe('faults that end the session', () => {
+  const ending: [string, Fault][] = [
+    ['op 9 d:false', { type: 'invalid-session', resumable: false }],
+    ['close 4007', { type: 'close', code: 4007 }],
+    ['close 4009', { type: 'close', code: 4009 }],
+  ];
+  it.each(ending)('%s: exactly one new identify, and the new session is complete', async (_name, fault) => {
+    const g = await start();
+    const { reader } = open(g);
+    await throughFault(g, reader, fault, () => g.log.ofType('identify').length === 2);
+    expectEverySequenceOnce(reader);
+    expect(sessionsRead(reader)).toHaveLength(2);
+    expect(g.log.ofType('identify')).toHaveLength(2);
+    expect(g.log.ofType('resume')).toHaveLength(0);
+    expect(g.log.ofType('resume-rejected')).toHaveLength(0);
+  });
+});
+
+describe('fatal close codes', () => {
+  it.each([4004, 4010, 4011, 4012, 4013, 4014])('%i ends the stream with an error naming the code', async (code) => {
+    const g = await start();
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active');
+    g.inject({ type: 'close', code });
+    await reader.done;
+    expect(reader.error).toBeInstanceOf(ShardError);
+    expect(reader.error).toMatchObject({ kind: 'FatallyClosed', closeCode: code, message: expect.stringContaining(String(code)) });
+    expect(shard.state).toEqual({ kind: 'FatallyClosed', code });
+    expect(reader.events.at(-1)).toMatchObject({ op: 'close', d: { code } });
+    await expect(shard.nextEvent()).rejects.toMatchObject({ kind: 'FatallyClosed' });
+    await expect(shard.send('{"op":3}')).rejects.toMatchObject({ kind: 'Sending' });
+    expect(g.log.ofType('connect')).toHaveLength(1);
+  });
+
+  it('a wrong token is 4004 from the real validation', async () => {
+    const g = await start({ token: 'right' });
+    const { reader } = open(g, { token: 'wrong' });
+    await reader.done;
+    expect(reader.error).toMatchObject({ kind: 'FatallyClosed', closeCode: 4004 });
+    expect(String((reader.error as Error).message)).not.toContain('wrong');
+  });
+});
+
+describe('closing and resuming later', () => {
+  it('close(RESUME) returns the session; a new shard resumes it with zero identifies and misses nothing', async () => {
+    const g = await start();
+    const first = open(g);
+    await first.reader.until(() => first.reader.sequences().length > 20);
+    const session = await first.shard.close(CloseFrame.RESUME);
+    await first.reader.done;
+    expect(first.reader.error).toBeNull();
+    expect(session).not.toBeNull();
+    expect(JSON.parse(JSON.stringify(session))).toMatchObject({ id: g.sessions()[0]!.id, resumeUrl: g.resumeUrl });
+    expect(g.sessions()[0]?.state).toBe('detached');
+    const read = first.reader.sequences();
+    expect(session!.sequence).toBe(last(read));
+
+    await new Promise((resolve) => setTimeout(resolve, 200)); // traffic piles up while nobody is connected
+    const second = open(g, { session });
+    await second.reader.until(() => last(second.reader.sequences()) > session!.sequence + 30);
+    const resumedSequences = second.reader.sequences();
+    expect([...read, ...resumedSequences]).toEqual(Array.from({ length: read.length + resumedSequences.length }, (_, i) => i + 1));
+    expect(g.log.ofType('identify')).toHaveLength(1);
+    expect(g.log.ofType('resume')).toHaveLength(1);
+  });
+
+  it('close(NORMAL) ends the session and returns null', async () => {
+    const g = await start();
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active');
+    expect(await shard.close(CloseFrame.NORMAL)).toBeNull();
+    await reader.done;
+    await g.log.waitFor((e) => e.type === 'close' && e.by === 'client' && e.code === 1000);
+    expect(g.sessions()[0]?.state ?? 'ended').toBe('ended');
+    expect(reader.events.at(-1)).toMatchObject({ op: 'close', d: { code: 1000 } });
+    await expect(shard.nextEvent()).rejects.toMatchObject({ kind: 'Closed' });
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * Shards against FakeGateway for tests: a config that points at the simulator, and a
+ * reader that records what a consumer of the shard receives.
+ */
+import { GatewayOpcodes } from 'discord-api-types/v10';
+import { afterEach } from 'vitest';
+import type { ShardConfig } from '../../src/config.js';
+import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
+import { CloseFrame } from '../../src/shard/close-codes.js';
+import type { ShardEvent } from '../../src/shard/events.js';
+import { Shard } from '../../src/shard/shard.js';
+import { ShardId } from '../../src/shard/shard-id.js';
+import type { FakeGateway } from '../../src/testing/index.js';
+
+/** A config for the simulator: its URL, insecure ws: allowed, no identify spacing. */
+export function configFor(gateway: FakeGateway, overrides: Partial<ShardConfig> = {}): ShardConfig {
+  return {
+    token: 'test-token',
+    intents: 513,
+    gatewayUrl: gateway.url,
+    allowInsecureUrls: true,
+    queue: new InMemoryQueue(1, 0),
+    ...overrides,
+  };
+}
+
+/** Everything a consumer read from one shard, read continuously in the background. */
+export class Reader {
+  readonly events: ShardEvent[] = [];
+  #error: unknown = null;
+  readonly done: Promise<void>;
+  #listeners: (() => void)[] = [];
+
+  constructor(readonly shard: Shard) {
+    this.done = (async () => {
+      try {
+        for await (const event of shard) {
+          this.events.push(event);
+          for (const listener of this.#listeners.splice(0)) listener();
+        }
+      } catch (error) {
+        this.#error = error;
+      }
+      for (const listener of this.#listeners.splice(0)) listener();
+    })();
+  }
+
+  /** The error that ended the stream, if any. */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /** Sequence numbers of the dispatches read, in order. */
+  sequences(): number[] {
+    return this.events.flatMap((event) => (event.op === GatewayOpcodes.Dispatch ? [event.s] : []));
+  }
+
+  /** Resolves once `done()` holds, checked after every event; rejects after `timeoutMs`. */
+  async until(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`Reader.until: condition not met within ${timeoutMs} ms; read ${this.events.length} events`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 50);
+        this.#listeners.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/** Shards created through `open` are closed after each test. */
+export function shardsPerTest(): (gateway: FakeGateway, overrides?: Partial<ShardConfig>, id?: ShardId) => { shard: Shard; reader: Reader } {
+  const open: Shard[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((shard) => shard.close(CloseFrame.NORMAL)));
+  });
+  return (gateway, overrides = {}, id = ShardId.ONE) => {
+    const shard = new Shard(id, configFor(gateway, overrides));
+    open.push(shard);
+    return { shard, reader: new Reader(shard) };
+  };
+}
