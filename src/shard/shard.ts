@@ -269,6 +269,7 @@ export class Shard {
       return;
     }
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.resume(); // a paused socket would never read the server's close frame
     socket.close(frame.code, frame.reason);
     const timer = setTimeout(() => socket.terminate(), CLOSE_WAIT_MS);
     await closed;

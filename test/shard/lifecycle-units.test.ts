@@ -1,0 +1,42 @@
+// The small pure pieces of the shard's lifecycle: backoff, close-code classification, close frames.
+import { describe, expect, it } from 'vitest';
+import { backoffDelay } from '../../src/shard/backoff.js';
+import { CloseFrame, closeAction, fatalCloseAdvice } from '../../src/shard/close-codes.js';
+
+describe('backoffDelay', () => {
+  const options = { initial: 1_000, max: 60_000, jitter: false };
+  it('reconnects at once the first time, then doubles up to the cap', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9].map((attempt) => backoffDelay(attempt, options))).toEqual([
+      0, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000,
+    ]);
+  });
+  it('spreads each delay over [delay/2, delay) with jitter', () => {
+    const jittered = { ...options, jitter: true };
+    expect(backoffDelay(4, jittered, () => 0)).toBe(2_000);
+    expect(backoffDelay(4, jittered, () => 0.999)).toBeCloseTo(3_998, 0);
+    expect(backoffDelay(1, jittered, () => 0.5)).toBe(0);
+  });
+});
+
+describe('closeAction', () => {
+  it('ends the shard only for 4004 and 4010–4014', () => {
+    for (const code of [4004, 4010, 4011, 4012, 4013, 4014]) expect(closeAction(code)).toBe('fatal');
+    for (const code of [4007, 4009]) expect(closeAction(code)).toBe('identify');
+    for (const code of [null, 1000, 1001, 1006, 1011, 4000, 4001, 4002, 4003, 4005, 4008, 4999]) expect(closeAction(code)).toBe('resume');
+  });
+  it('explains every fatal code with what to do', () => {
+    expect(fatalCloseAdvice(4014)).toMatch(/privileged intents/);
+    expect(fatalCloseAdvice(4011)).toMatch(/more shards/);
+  });
+});
+
+describe('CloseFrame', () => {
+  it('NORMAL ends the session, RESUME keeps it', () => {
+    expect(CloseFrame.NORMAL).toMatchObject({ code: 1000, resumable: false });
+    expect(CloseFrame.RESUME).toMatchObject({ code: 4000, resumable: true });
+  });
+  it('refuses codes a client may not send', () => {
+    expect(() => new CloseFrame(1006)).toThrow(/1000 or an integer from 3000 to 4999/);
+    expect(() => new CloseFrame(4000, 'x'.repeat(124))).toThrow(/123 bytes/);
+  });
+});

@@ -1,0 +1,198 @@
+// The rest of the shard's rules against FakeGateway: commands, timeouts, hostile input,
+// unknown payloads, backpressure and where it reconnects to.
+import { GatewayDispatchEvents, GatewayOpcodes, PresenceUpdateStatus } from 'discord-api-types/v10';
+import type { GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import { describe, expect, it } from 'vitest';
+import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
+import { CloseFrame } from '../../src/shard/close-codes.js';
+import { requestGuildMembers, updatePresence } from '../../src/shard/commands.js';
+import { Session } from '../../src/shard/session.js';
+import { startGateway } from '../support/gateway.js';
+import { shardsPerTest } from '../support/shard.js';
+
+const start = startGateway({ identifyInterval: 0, guilds: 3 });
+const open = shardsPerTest();
+
+describe('commands', () => {
+  it('wait until the shard is identified, then reach the gateway', async () => {
+    const g = await start();
+    const { shard } = open(g);
+    const presence: GatewayPresenceUpdateData = { since: null, activities: [{ name: 'tests', type: 0 }], status: PresenceUpdateStatus.Idle, afk: false };
+    const sent = shard.command(updatePresence(presence));
+    expect(shard.state.kind).not.toBe('Active');
+    await sent;
+    await g.log.waitFor((e) => e.type === 'command');
+    expect(g.sessions()[0]?.presence).toEqual(presence);
+    expect(g.log.ofType('close')).toHaveLength(0);
+  });
+
+  it('refuses a payload over 4096 bytes before sending anything', async () => {
+    const g = await start();
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active');
+    await expect(shard.send(JSON.stringify({ op: 3, d: { pad: 'x'.repeat(4096) } }))).rejects.toMatchObject({
+      kind: 'Sending',
+      message: expect.stringContaining('4096'),
+    });
+    expect(g.log.ofType('command')).toHaveLength(0);
+    expect(g.log.ofType('close')).toHaveLength(0);
+  });
+
+  it('pass the ratelimiter: 117 commands go at once for a 41.25 s interval, the next waits', async () => {
+    const g = await start({ heartbeatInterval: 41_250 });
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active');
+    expect(shard.ratelimiter?.max()).toBe(117);
+    const command = requestGuildMembers({ guildId: g.world.guildIds[0]!, query: 'a', limit: 1 });
+    // IDENTIFY and heartbeats use the reserve of 3 that 117 leaves
+    await Promise.all(Array.from({ length: 117 }, () => shard.command(command)));
+    const waiting = shard.command(command);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(shard.ratelimiter?.available()).toBe(0);
+    expect(shard.ratelimiter?.nextAvailableIn()).toBeGreaterThan(50_000);
+    expect(g.log.ofType('command')).toHaveLength(117);
+    expect(g.log.ofType('close')).toHaveLength(0);
+    void waiting.catch(() => undefined); // rejected when the shard closes after the test
+  });
+
+  it('surfaces RATE_LIMITED with the nonce', async () => {
+    const g = await start({ guilds: 1 });
+    const { shard, reader } = open(g, { intents: 513 | 2 });
+    const guildId = g.world.guildIds[0]!;
+    await shard.command(requestGuildMembers({ guildId, query: '', limit: 0, nonce: 'first' }));
+    await shard.command(requestGuildMembers({ guildId, query: '', limit: 0, nonce: 'second' }));
+    await reader.until(() => reader.events.some((e) => e.t === GatewayDispatchEvents.RateLimited));
+    const limited = reader.events.find((e) => e.t === GatewayDispatchEvents.RateLimited);
+    expect(limited?.d).toMatchObject({ opcode: 8, meta: { guild_id: guildId, nonce: 'second' } });
+  });
+});
+
+describe('timeouts', () => {
+  it('reconnects when HELLO does not come', async () => {
+    const g = await start();
+    g.inject({ type: 'withhold-hello' });
+    const { shard, reader } = open(g, { timeouts: { hello: 300 } });
+    await reader.until(() => shard.state.kind === 'Active');
+    expect(reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Timeout', message: expect.stringContaining('HELLO') });
+    expect(g.log.ofType('connect')).toHaveLength(2);
+  });
+
+  it('reconnects when READY does not come, identifying again', async () => {
+    const g = await start();
+    g.inject({ type: 'withhold-ready' });
+    const { shard, reader } = open(g, { timeouts: { ready: 300 } });
+    await reader.until(() => shard.state.kind === 'Active');
+    expect(reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Timeout', message: expect.stringContaining('READY') });
+    expect(g.log.ofType('identify')).toHaveLength(2);
+  });
+
+  it('waits for the identify queue before IDENTIFY', async () => {
+    const g = await start();
+    const queue = new InMemoryQueue(1, 400);
+    await queue.enqueue(0); // the bucket's turn is taken for the next 400 ms
+    const started = performance.now();
+    const { shard, reader } = open(g, { queue });
+    await reader.until(() => shard.state.kind === 'Active');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(350);
+    expect(g.log.ofType('identify-rejected')).toHaveLength(0);
+  });
+});
+
+describe('hostile input', () => {
+  it('an oversized inflated message is an error and a reconnect, not an allocation', async () => {
+    const g = await start({ rate: 0 });
+    const { shard, reader } = open(g, { maxInflatedSize: 1024 * 1024 });
+    await reader.until(() => shard.state.kind === 'Active');
+    g.inject({ type: 'huge-guild-create', bytes: 5 * 1024 * 1024 });
+    await reader.until(() => reader.events.some((e) => e.op === 'error'));
+    expect(reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Decompressing', message: expect.stringContaining('1048576') });
+    await g.log.waitFor((e) => e.type === 'resume');
+  });
+
+  it('invalid JSON is reported and the shard goes on', async () => {
+    const g = await start({ rate: 0 });
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active');
+    g.inject({ type: 'invalid-json' });
+    g.dispatch(0, 'INTERACTION_CREATE', { id: '1' });
+    await reader.until(() => reader.events.some((e) => e.t === GatewayDispatchEvents.InteractionCreate));
+    expect(reader.events.filter((e) => e.op === 'error').map((e) => e.d)).toMatchObject([{ kind: 'Deserializing' }]);
+    expect(g.log.ofType('connect')).toHaveLength(1);
+  });
+
+  it('unknown opcodes and event names are skipped by nextEvent and kept by nextMessage', async () => {
+    const g = await start({ rate: 0, guilds: 0 });
+    const { shard } = open(g);
+    const texts: string[] = [];
+    while (shard.state.kind !== 'Active') {
+      const message = await shard.nextMessage();
+      if (message.type === 'text') texts.push(message.text);
+    }
+    g.inject({ type: 'unknown-opcode', op: 99 });
+    g.inject({ type: 'unknown-event', t: 'FUTURE_EVENT' });
+    g.dispatch(0, 'INTERACTION_CREATE', { id: '1' });
+    const event = await shard.nextEvent();
+    expect(event).toMatchObject({ op: GatewayOpcodes.Dispatch, t: 'INTERACTION_CREATE', s: 3 });
+    expect(shard.session?.sequence).toBe(3); // the unknown event's sequence counted
+    g.inject({ type: 'unknown-opcode', op: 98 });
+    const raw = await shard.nextMessage();
+    expect(raw).toEqual({ type: 'text', text: '{"t":null,"s":null,"op":98,"d":null}' });
+  });
+});
+
+describe('backpressure', () => {
+  it('a consumer that stops reading stops the socket; reading again delivers everything once', async () => {
+    const g = await start({ rate: 'max' });
+    const { shard } = open(g, { maxBufferedMessages: 200 });
+    const sequences: number[] = [];
+    const read = async (count: number): Promise<void> => {
+      while (sequences.length < count) {
+        const event = await shard.nextEvent();
+        if (event.op === GatewayOpcodes.Dispatch) sequences.push(event.s);
+      }
+    };
+    await read(500);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const generated = g.sessions()[0]!.sequence;
+    // The server kept producing (kernel buffers take megabytes), but the shard decoded only
+    // what it hands out plus its bounded buffer: the rest waits in the socket, not in memory.
+    expect(generated).toBeGreaterThan(2_000);
+    expect(shard.inflaterMetrics.messages).toBeLessThan(500 + 200 + 50);
+    await read(generated + 1000);
+    expect(sequences).toEqual(Array.from({ length: sequences.length }, (_, i) => i + 1));
+  });
+});
+
+describe('where it connects', () => {
+  it('falls back to the base URL when the resume URL cannot be reached', async () => {
+    const g = await start();
+    const first = open(g);
+    await first.reader.until(() => first.reader.sequences().length > 3);
+    const session = await first.shard.close(CloseFrame.RESUME);
+    const second = open(g, { session: new Session(session!.id, session!.sequence, 'ws://127.0.0.1:1') });
+    await second.reader.until(() => second.shard.state.kind === 'Active');
+    expect(second.reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Connecting', message: expect.stringContaining('127.0.0.1:1') });
+    const resume = g.log.ofType('resume')[0]!;
+    expect(g.log.ofType('connect').find((c) => c.connection === resume.connection)?.path).toBe('gateway');
+    expect(g.log.ofType('identify')).toHaveLength(1);
+  });
+
+  it('does not use a resume_gateway_url that is not wss: unless insecure URLs are allowed', async () => {
+    const g = await start();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      const { shard, reader } = open(g, { allowInsecureUrls: false });
+      await reader.until(() => shard.state.kind === 'Active' && reader.sequences().length > 3);
+      expect(shard.session?.resumeUrl).toBeNull();
+      g.inject({ type: 'drop' });
+      const resume = await g.log.waitFor((e) => e.type === 'resume');
+      expect(g.log.ofType('connect').find((c) => c.connection === resume.connection)?.path).toBe('gateway');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.some((warning) => warning.includes('resume_gateway_url'))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
