@@ -6,6 +6,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import { inspect } from 'node:util';
 import { ActivityType, PresenceUpdateStatus } from 'discord-api-types/v10';
 import type { GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import { isDispatchEventName } from './codec/event-types.js';
+import type { DispatchEventName } from './codec/event-types.js';
 import { ALL_INTENTS } from './intents.js';
 import type { Queue } from './queue/queue.js';
 import { Session } from './shard/session.js';
@@ -163,6 +165,11 @@ export interface ShardConfig {
   allowInsecureUrls?: boolean;
   /** Whether sent commands go through the 120-per-60-s ratelimiter; default `true`. */
   ratelimitMessages?: boolean;
+  /**
+   * The dispatch events `nextEvent` yields (see `eventTypesForIntents`); others are skipped
+   * there but still reach `nextMessage`. Default (or `null`): all of them.
+   */
+  eventTypes?: Iterable<DispatchEventName> | null;
   /** A session to resume instead of identifying; default `null`. */
   session?: Session | null;
   /**
@@ -238,6 +245,8 @@ export interface ResolvedShardConfig {
   readonly allowInsecureUrls: boolean;
   /** Whether sent commands are ratelimited. */
   readonly ratelimitMessages: boolean;
+  /** The dispatch events `nextEvent` yields, or `null` for all. */
+  readonly eventTypes: ReadonlySet<DispatchEventName> | null;
   /** The session to resume, or `null` to identify. */
   readonly session: Session | null;
   /** The identify queue as given (not copied or frozen), or `null` for the shard's own. */
@@ -254,7 +263,7 @@ export interface ResolvedShardConfig {
 
 const OPTIONS = [
   'token', 'intents', 'largeThreshold', 'presence', 'identifyProperties', 'gatewayUrl', 'compression',
-  'allowInsecureUrls', 'ratelimitMessages', 'session', 'queue', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff',
+  'allowInsecureUrls', 'ratelimitMessages', 'eventTypes', 'session', 'queue', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff',
 ] as const satisfies readonly (keyof ShardConfig)[];
 
 const PRESENCE_STATUSES: readonly string[] = Object.values(PresenceUpdateStatus);
@@ -342,6 +351,18 @@ class Checker {
     if (value === undefined) return fallback;
     if (typeof value !== 'boolean') this.fail(option, 'must be a boolean', value);
     return value;
+  }
+
+  /** A frozen set of known dispatch event names, or null (all) when absent. */
+  eventTypes(value: unknown): ReadonlySet<DispatchEventName> | null {
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'object' || !(Symbol.iterator in value)) this.fail('eventTypes', 'must be an iterable of dispatch event names or null', value);
+    const names = new Set<DispatchEventName>();
+    for (const name of value as Iterable<unknown>) {
+      if (!isDispatchEventName(name)) this.fail('eventTypes', 'must hold only dispatch event names such as MESSAGE_CREATE', name);
+      names.add(name);
+    }
+    return Object.freeze(names);
   }
 
   /** `value` as a record whose keys are all in `known`, or `{}` when undefined. */
@@ -477,6 +498,8 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
   const allowInsecureUrls = check.boolean('allowInsecureUrls', config.allowInsecureUrls, false);
   const ratelimitMessages = check.boolean('ratelimitMessages', config.ratelimitMessages, true);
 
+  const eventTypes = check.eventTypes(config.eventTypes);
+
   const session = config.session ?? null;
   if (session !== null && !(session instanceof Session)) {
     check.fail('session', 'must be a Session or null (read a stored one with Session.fromJSON)', session);
@@ -541,6 +564,7 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
     compression,
     allowInsecureUrls,
     ratelimitMessages,
+    eventTypes,
     session,
     queue,
     maxInflatedSize,

@@ -36,3 +36,5 @@ export type { Compression, InflaterMetrics } from './codec/inflate.js';
 export { ALL_INTENTS, DISPATCH_INTENTS, PRIVILEGED_INTENTS, receivesDispatch } from './intents.js';
 export type { DispatchIntents } from './intents.js';
 export { GatewayIntentBits as Intents } from 'discord-api-types/v10';
+export { eventTypesForIntents, isDispatchEventName } from './codec/event-types.js';
+export type { DispatchEventName } from './codec/event-types.js';

@@ -46,6 +46,7 @@ describe('resolveShardConfig defaults', () => {
       compression: 'zlib-stream',
       allowInsecureUrls: false,
       ratelimitMessages: true,
+      eventTypes: null,
       session: null,
       queue: null,
       maxInflatedSize: 128 * 1024 * 1024,
@@ -56,7 +57,7 @@ describe('resolveShardConfig defaults', () => {
     expect(Object.keys(config).sort()).toEqual(
       [
         'token', 'intents', 'largeThreshold', 'presence', 'identifyProperties', 'gatewayUrl', 'compression',
-        'allowInsecureUrls', 'ratelimitMessages', 'session', 'queue', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff',
+        'allowInsecureUrls', 'ratelimitMessages', 'eventTypes', 'session', 'queue', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff',
       ].sort(),
     );
   });

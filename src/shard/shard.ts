@@ -39,7 +39,7 @@ export type ShardState =
 
 /** What the consumer is handed next, in arrival order. */
 type Item =
-  | { readonly kind: 'payload'; readonly text: string; readonly payload: GatewayReceivePayload & { op: number }; readonly known: boolean }
+  | { readonly kind: 'payload'; readonly text: string; readonly payload: GatewayReceivePayload & { op: number }; readonly wanted: boolean }
   | { readonly kind: 'close'; readonly code: number | null; readonly reason: string }
   | { readonly kind: 'error'; readonly error: ShardError };
 
@@ -139,7 +139,7 @@ export class Shard {
 
   /**
    * The next event: a gateway payload, a close, or a non-fatal error. Unknown opcodes and
-   * event names are skipped here (they reach `nextMessage`).
+   * event names, and dispatches not in `eventTypes`, are skipped here (they reach `nextMessage`).
    *
    * @throws ShardError `FatallyClosed` once the server closed with 4004 or 4010–4014;
    *   ShardError `Closed` after `close()` once everything before it was read.
@@ -149,7 +149,7 @@ export class Shard {
       const item = await this.#next();
       switch (item.kind) {
         case 'payload':
-          if (item.known) return item.payload;
+          if (item.wanted) return item.payload;
           break;
         case 'close':
           return { op: 'close', t: null, s: null, d: { code: item.code, reason: item.reason } };
@@ -409,8 +409,15 @@ export class Shard {
     }
     const gateway = payload as GatewayReceivePayload & { op: number; s?: unknown };
     if (gateway.op === GatewayOpcodes.Dispatch && typeof gateway.s === 'number') this.#sequence = gateway.s;
-    this.#push({ kind: 'payload', text, payload: gateway, known: isKnownPayload(gateway) });
+    this.#push({ kind: 'payload', text, payload: gateway, wanted: this.#wanted(gateway) });
     this.#handle(connection, gateway);
+  }
+
+  /** Whether `nextEvent` yields the payload: a known opcode and, for dispatches, a wanted known name. */
+  #wanted(payload: GatewayReceivePayload & { op: number }): boolean {
+    if (!isKnownPayload(payload)) return false;
+    const { eventTypes } = this.config;
+    return eventTypes === null || payload.op !== GatewayOpcodes.Dispatch || eventTypes.has(payload.t);
   }
 
   #handle(connection: Connection, payload: GatewayReceivePayload): void {

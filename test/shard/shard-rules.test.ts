@@ -3,6 +3,8 @@
 import { GatewayDispatchEvents, GatewayOpcodes, PresenceUpdateStatus } from 'discord-api-types/v10';
 import type { GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
+import { eventTypesForIntents } from '../../src/codec/event-types.js';
+import { resolveShardConfig } from '../../src/config.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import { requestGuildMembers, updatePresence } from '../../src/shard/commands.js';
@@ -137,6 +139,25 @@ describe('hostile input', () => {
     g.inject({ type: 'unknown-opcode', op: 98 });
     const raw = await shard.nextMessage();
     expect(raw).toEqual({ type: 'text', text: '{"t":null,"s":null,"op":98,"d":null}' });
+  });
+});
+
+describe('event types', () => {
+  it('nextEvent yields only the wanted dispatches; sequences stay exact and nextMessage has all', async () => {
+    const g = await start({ rate: 0, guilds: 2 });
+    const { shard } = open(g, { eventTypes: eventTypesForIntents(0) }); // READY, INTERACTION_CREATE, …: no GUILD_CREATE
+    const first = await shard.nextEvent(); // HELLO
+    expect(first.op).toBe(GatewayOpcodes.Hello);
+    expect((await shard.nextEvent()).t).toBe('READY');
+    g.dispatch(0, 'MESSAGE_CREATE', { id: '1', guild_id: g.world.guildIds[0], content: 'skipped' });
+    g.dispatch(0, 'INTERACTION_CREATE', { id: '2' });
+    const interaction = await shard.nextEvent();
+    expect(interaction).toMatchObject({ t: 'INTERACTION_CREATE', s: 5 }); // after READY and two GUILD_CREATEs and the message
+    expect(shard.session?.sequence).toBe(5);
+  });
+
+  it('eventTypes must hold dispatch names', () => {
+    expect(() => resolveShardConfig({ token: 't', intents: 1, eventTypes: ['MESAGE_CREATE' as never] })).toThrow(/eventTypes/);
   });
 });
 
