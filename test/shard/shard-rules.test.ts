@@ -1,5 +1,7 @@
 // The rest of the shard's rules against FakeGateway: commands, timeouts, hostile input,
 // unknown payloads, backpressure and where it reconnects to.
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { GatewayDispatchEvents, GatewayOpcodes, PresenceUpdateStatus } from 'discord-api-types/v10';
 import type { GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +72,27 @@ describe('commands', () => {
 });
 
 describe('timeouts', () => {
+  it('gives up on a socket that does not open within the connect timeout', async () => {
+    const g = await start();
+    // A TCP listener that accepts and never answers the websocket upgrade.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const { shard, reader } = open(g, {
+        session: new Session('f'.repeat(32), 0, `ws://127.0.0.1:${port}`),
+        timeouts: { connect: 300 },
+      });
+      // the resume URL never opens, so the shard falls back to the gateway, which refuses the unknown session
+      await reader.until(() => shard.state.kind === 'Active');
+      expect(reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Connecting' });
+      expect(g.log.ofType('resume-rejected')).toHaveLength(1);
+      expect(g.log.ofType('identify')).toHaveLength(1);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('reconnects when HELLO does not come', async () => {
     const g = await start();
     g.inject({ type: 'withhold-hello' });
@@ -139,6 +162,18 @@ describe('hostile input', () => {
     g.inject({ type: 'unknown-opcode', op: 98 });
     const raw = await shard.nextMessage();
     expect(raw).toEqual({ type: 'text', text: '{"t":null,"s":null,"op":98,"d":null}' });
+  });
+});
+
+describe('heartbeat requests', () => {
+  it('answers op 1 with a heartbeat at once', async () => {
+    const g = await start({ heartbeatInterval: 60_000 });
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active');
+    const before = g.log.ofType('heartbeat').length;
+    g.inject({ type: 'request-heartbeat' });
+    const beat = await g.log.waitFor((e) => e.type === 'heartbeat' && g.log.ofType('heartbeat').length > before, 2_000);
+    expect(beat).toMatchObject({ type: 'heartbeat', sequence: shard.session?.sequence });
   });
 });
 

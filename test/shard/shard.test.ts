@@ -1,5 +1,8 @@
 // A real Shard against FakeGateway: the lifecycle, and the central promise that every
 // sequence of a session reaches the consumer exactly once, in order, through any fault.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
 import { CloseFrame } from '../../src/shard/close-codes.js';
@@ -168,6 +171,37 @@ describe('closing and resuming later', () => {
     await second.reader.until(() => last(second.reader.sequences()) > session!.sequence + 30);
     const resumedSequences = second.reader.sequences();
     expect([...read, ...resumedSequences]).toEqual(Array.from({ length: read.length + resumedSequences.length }, (_, i) => i + 1));
+    expect(g.log.ofType('identify')).toHaveLength(1);
+    expect(g.log.ofType('resume')).toHaveLength(1);
+  });
+
+  it('a session saved as JSON resumes in another process', async () => {
+    const g = await start();
+    const first = open(g);
+    await first.reader.until(() => first.reader.sequences().length > 20);
+    const session = await first.shard.close(CloseFrame.RESUME);
+    const script = `
+      import { Session, Shard, ShardId } from 'gloaming';
+      const session = Session.fromJSON(JSON.parse(process.argv[process.argv.length - 1]));
+      const shard = new Shard(ShardId.ONE, { token: 'test-token', intents: 513, gatewayUrl: ${JSON.stringify(g.url)}, allowInsecureUrls: true, session });
+      const seen = [];
+      for await (const event of shard) {
+        if (event.op === 0) seen.push(event.s);
+        if (seen.length >= 30) break;
+      }
+      await shard.close();
+      console.log(JSON.stringify(seen));
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '--eval', script, '--', JSON.stringify(session)], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+    const seen = JSON.parse(output) as number[];
+    expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => session!.sequence + 1 + i));
     expect(g.log.ofType('identify')).toHaveLength(1);
     expect(g.log.ofType('resume')).toHaveLength(1);
   });
