@@ -23,7 +23,7 @@ export {
   updatePresence,
   updateVoiceState,
 } from './shard/commands.js';
-export type { GatewayCommand } from './shard/commands.js';
+export type { GatewayCommand, PresenceInput } from './shard/commands.js';
 export { backoffDelay } from './shard/backoff.js';
 export type { BackoffOptions } from './shard/backoff.js';
 export { ConfigError, Token, resolveShardConfig } from './config.js';

@@ -102,6 +102,9 @@ function checkActivity(index: number, value: unknown): GatewayActivityUpdateData
   return activity;
 }
 
+/** A presence as `updatePresence` takes it: `status` as the enum or its string (`'idle'`). */
+export type PresenceInput = Omit<GatewayPresenceUpdateData, 'status'> & { status: PresenceUpdateStatus | `${PresenceUpdateStatus}` };
+
 /**
  * Builds an Update Presence command (op 3). Only an activity's `name`, `type`, `state`
  * and `url` are sent: the fields a bot may set.
@@ -114,7 +117,7 @@ function checkActivity(index: number, value: unknown): GatewayActivityUpdateData
  * @example
  * shard.command(updatePresence({ status: 'idle', activities: [{ name: 'chess', type: 0 }], afk: true, since: Date.now() }));
  */
-export function updatePresence(d: GatewayPresenceUpdateData): GatewayCommand<GatewayOpcodes.PresenceUpdate, GatewayPresenceUpdateData> {
+export function updatePresence(d: PresenceInput): GatewayCommand<GatewayOpcodes.PresenceUpdate, GatewayPresenceUpdateData> {
   checkObject('updatePresence', 'd', d);
   if (!STATUSES.includes(d.status)) fail('updatePresence', 'status', `one of ${STATUSES.join(', ')}`, d.status);
   if (!isArray(d.activities)) fail('updatePresence', 'activities', 'an array', d.activities);
@@ -124,7 +127,7 @@ export function updatePresence(d: GatewayPresenceUpdateData): GatewayCommand<Gat
     if (typeof d.since !== 'number') fail('updatePresence', 'since', 'a number of milliseconds or null', d.since);
     if (!Number.isFinite(d.since) || d.since < 0) fail('updatePresence', 'since', 'a non-negative finite number', d.since, RangeError);
   }
-  return { op: GatewayOpcodes.PresenceUpdate, d: { since: d.since, activities, status: d.status, afk: d.afk } };
+  return { op: GatewayOpcodes.PresenceUpdate, d: { since: d.since, activities, status: d.status as PresenceUpdateStatus, afk: d.afk } };
 }
 
 /**
