@@ -5,6 +5,7 @@
  */
 import { loadZstd } from './zstd-binding.js';
 import type { ZstdBinding } from './zstd-binding.js';
+import { scratch } from './scratch.js';
 import { InflatedSizeError, ZlibContext } from './zlib-context.js';
 
 export { InflatedSizeError } from './zlib-context.js';
@@ -89,10 +90,10 @@ class ZlibStreamInflater implements Inflater {
       this.#pending = [];
       this.#pendingBytes = 0;
     }
-    const output = this.#context.process(input, this.#limit);
-    this.metrics.bytesOut += output.length;
+    const text = this.#context.processToString(input, this.#limit);
+    this.metrics.bytesOut += text.length;
     this.metrics.messages += 1;
-    return output.toString('utf8');
+    return text;
   }
 
   close(): void {
@@ -109,7 +110,6 @@ class ZstdStreamInflater implements Inflater {
   readonly metrics: InflaterMetrics = { bytesIn: 0, bytesOut: 0, messages: 0 };
   readonly #context: InstanceType<ZstdBinding['DCtx']>;
   readonly #limit: number;
-  #out = Buffer.allocUnsafe(64 * 1024);
 
   constructor(binding: ZstdBinding, limit: number) {
     this.#context = new binding.DCtx();
@@ -119,25 +119,30 @@ class ZstdStreamInflater implements Inflater {
   /** Each websocket message is one whole gateway message, flushed but not ending the frame. */
   push(data: Buffer): string {
     this.metrics.bytesIn += data.length;
-    const parts: Buffer[] = [];
+    let parts: Buffer[] | null = null;
     let total = 0;
     let input = data;
     for (;;) {
-      const [, produced, consumed] = this.#context.decompressStream(this.#out, input);
+      const [, produced, consumed] = this.#context.decompressStream(scratch, input);
       total += produced;
       if (total > this.#limit) throw new InflatedSizeError(this.#limit);
-      if (produced > 0) parts.push(Buffer.from(this.#out.subarray(0, produced)));
       input = input.subarray(consumed);
-      if (input.length === 0 && produced < this.#out.length) break;
+      const done = input.length === 0 && produced < scratch.length;
+      // Output that fits the scratch buffer is decoded in place, without a copy.
+      if (done && parts === null) {
+        this.metrics.bytesOut += total;
+        this.metrics.messages += 1;
+        return scratch.toString('utf8', 0, produced);
+      }
+      (parts ??= []).push(Buffer.from(scratch.subarray(0, produced)));
+      if (done) break;
     }
     this.metrics.bytesOut += total;
     this.metrics.messages += 1;
-    return (parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total)).toString('utf8');
+    return Buffer.concat(parts, total).toString('utf8');
   }
 
-  close(): void {
-    this.#out = Buffer.alloc(0);
-  }
+  close(): void {}
 }
 
 /**

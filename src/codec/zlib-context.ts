@@ -4,6 +4,7 @@
  * and no event-loop turn.
  */
 import zlib from 'node:zlib';
+import { scratch } from './scratch.js';
 
 /** The parts of Node's zlib stream internals this module drives (stable since Node 12). */
 interface NativeZlibHandle {
@@ -30,59 +31,78 @@ export class InflatedSizeError extends RangeError {
  * @example
  * const deflate = new ZlibContext('deflate');
  * const inflate = new ZlibContext('inflate');
- * inflate.process(deflate.process(Buffer.from('{"op":11}'))).toString(); // '{"op":11}'
+ * inflate.processToString(deflate.process(Buffer.from('{"op":11}'))); // '{"op":11}'
  */
 export class ZlibContext {
   readonly #stream: zlib.Deflate | zlib.Inflate;
   readonly #internals: ZlibInternals;
-  readonly #out: Buffer;
 
-  /**
-   * @param kind - `'deflate'` to compress, `'inflate'` to decompress (RFC 1950 zlib format).
-   * @param chunkSize - the scratch output buffer; output larger than it is gathered in pieces.
-   */
-  constructor(kind: 'deflate' | 'inflate', chunkSize = 64 * 1024) {
-    this.#stream = kind === 'deflate' ? zlib.createDeflate({ level: 6 }) : zlib.createInflate();
+  /** @param kind - `'deflate'` to compress, `'inflate'` to decompress (RFC 1950 zlib format). */
+  constructor(kind: 'deflate' | 'inflate') {
+    // The stream's own output buffer is never used (output goes to the shared scratch): keep it minimal.
+    const options = { chunkSize: zlib.constants.Z_MIN_CHUNK };
+    this.#stream = kind === 'deflate' ? zlib.createDeflate({ ...options, level: 6 }) : zlib.createInflate(options);
     // destroy(error) emits 'error' later; the error is read synchronously from `errored` instead.
     this.#stream.on('error', () => undefined);
     this.#internals = this.#stream as unknown as ZlibInternals;
-    this.#out = Buffer.allocUnsafe(chunkSize);
   }
 
   /**
-   * Processes `input` and flushes, returning the output.
+   * Processes `input` and flushes, returning the output bytes.
    *
    * @throws Error with zlib's message and `code` (e.g. `Z_DATA_ERROR`) for corrupt input,
    *   or {@link InflatedSizeError} when the output passes `maxOutput` bytes; either way the
    *   context is closed and must be replaced.
    */
   process(input: Buffer, maxOutput = Number.POSITIVE_INFINITY, flush: number = zlib.constants.Z_SYNC_FLUSH): Buffer {
+    const parts: Buffer[] = [];
+    const total = this.#run(input, maxOutput, flush, (produced) => parts.push(Buffer.from(scratch.subarray(0, produced))));
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
+  }
+
+  /**
+   * Processes `input` and returns the output decoded as UTF-8. Output that fits the scratch
+   * buffer (almost every gateway message) is decoded in place, without a copy.
+   *
+   * @throws as {@link ZlibContext.process}.
+   */
+  processToString(input: Buffer, maxOutput = Number.POSITIVE_INFINITY): string {
+    let parts: Buffer[] | null = null;
+    let single = -1;
+    const total = this.#run(input, maxOutput, zlib.constants.Z_SYNC_FLUSH, (produced, last) => {
+      if (parts === null && last) single = produced;
+      else (parts ??= []).push(Buffer.from(scratch.subarray(0, produced)));
+    });
+    if (single >= 0) return scratch.toString('utf8', 0, single);
+    return Buffer.concat(parts ?? [], total).toString('utf8');
+  }
+
+  /** Feeds `input` through the native handle, handing each filled stretch of scratch to `take`. */
+  #run(input: Buffer, maxOutput: number, flush: number, take: (produced: number, last: boolean) => void): number {
     const handle = this.#internals._handle;
     if (handle === null) throw new Error('zlib context is closed');
     const state = this.#internals._writeState;
-    const out = this.#out;
-    const parts: Buffer[] = [];
     let total = 0;
     let inOffset = 0;
     let inLength = input.length;
     for (;;) {
-      handle.writeSync(flush, input, inOffset, inLength, out, 0, out.length);
+      handle.writeSync(flush, input, inOffset, inLength, scratch, 0, scratch.length);
       const error = this.#stream.errored;
       if (error) throw error;
       const outLeft = state[0] as number;
       const inLeft = state[1] as number;
-      const produced = out.length - outLeft;
+      const produced = scratch.length - outLeft;
       total += produced;
       if (total > maxOutput) {
         this.close();
         throw new InflatedSizeError(maxOutput);
       }
-      if (produced > 0) parts.push(Buffer.from(out.subarray(0, produced)));
+      const last = outLeft !== 0;
+      if (produced > 0 || last) take(produced, last);
       inOffset += inLength - inLeft;
       inLength = inLeft;
-      if (outLeft !== 0) break;
+      if (last) return total;
     }
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
   }
 
   /** Releases the native context. */

@@ -6,8 +6,10 @@
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import type { GatewayHelloData, GatewayReadyDispatchData, GatewayReceivePayload } from 'discord-api-types/v10';
 import WebSocket from 'ws';
+import type { DispatchEventName } from '../codec/event-types.js';
 import { createInflater } from '../codec/inflate.js';
 import type { Inflater, InflaterMetrics } from '../codec/inflate.js';
+import { peekPayload } from '../codec/peek.js';
 import { resolveShardConfig } from '../config.js';
 import type { ResolvedShardConfig, ShardConfig } from '../config.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
@@ -39,7 +41,8 @@ export type ShardState =
 
 /** What the consumer is handed next, in arrival order. */
 type Item =
-  | { readonly kind: 'payload'; readonly text: string; readonly payload: GatewayReceivePayload & { op: number }; readonly wanted: boolean }
+  /** `payload` is null for dispatches not parsed on receipt: `nextEvent` parses them if wanted. */
+  | { readonly kind: 'payload'; readonly text: string; readonly payload: GatewayReceivePayload | null; readonly wanted: boolean }
   | { readonly kind: 'close'; readonly code: number | null; readonly reason: string }
   | { readonly kind: 'error'; readonly error: ShardError };
 
@@ -149,7 +152,7 @@ export class Shard {
       const item = await this.#next();
       switch (item.kind) {
         case 'payload':
-          if (item.wanted) return item.payload;
+          if (item.wanted) return item.payload ?? this.#parseDispatch(item.text);
           break;
         case 'close':
           return { op: 'close', t: null, s: null, d: { code: item.code, reason: item.reason } };
@@ -386,6 +389,11 @@ export class Shard {
     });
   }
 
+  /**
+   * The receive path, run for every message: inflate, read the envelope, track the
+   * sequence, queue. Only control messages and READY/RESUMED are parsed here; other
+   * dispatches are parsed by `nextEvent`, and only if wanted.
+   */
   #onFrame(connection: Connection, data: Buffer): void {
     let text: string | null;
     try {
@@ -396,28 +404,48 @@ export class Shard {
       return;
     }
     if (text === null) return;
+    let envelope: { readonly op: number; readonly s?: unknown; readonly t?: unknown } | null = peekPayload(text);
+    let payload: GatewayReceivePayload | null = null;
+    if (envelope === null || envelope.op !== (GatewayOpcodes.Dispatch as number) || envelope.t === GatewayDispatchEvents.Ready || envelope.t === GatewayDispatchEvents.Resumed) {
+      payload = this.#parse(text);
+      if (payload === null) return;
+      envelope = payload;
+    }
+    if (envelope.op === (GatewayOpcodes.Dispatch as number) && typeof envelope.s === 'number') this.#sequence = envelope.s;
+    this.#push({ kind: 'payload', text, payload, wanted: this.#wanted(envelope.op, envelope.t) });
+    if (payload !== null) this.#handle(connection, payload);
+  }
+
+  /** A whole payload, or null after queueing a `Deserializing` error for text that is not one. */
+  #parse(text: string): GatewayReceivePayload | null {
     let payload: unknown;
     try {
       payload = JSON.parse(text);
     } catch (error) {
       this.#push({ kind: 'error', error: new ShardError('Deserializing', `a message was not valid JSON: ${(error as Error).message}`, { cause: error }) });
-      return;
+      return null;
     }
     if (typeof payload !== 'object' || payload === null || typeof (payload as { op?: unknown }).op !== 'number') {
       this.#push({ kind: 'error', error: new ShardError('Deserializing', 'a message was not a gateway payload (no numeric op)') });
-      return;
+      return null;
     }
-    const gateway = payload as GatewayReceivePayload & { op: number; s?: unknown };
-    if (gateway.op === GatewayOpcodes.Dispatch && typeof gateway.s === 'number') this.#sequence = gateway.s;
-    this.#push({ kind: 'payload', text, payload: gateway, wanted: this.#wanted(gateway) });
-    this.#handle(connection, gateway);
+    return payload as GatewayReceivePayload;
   }
 
-  /** Whether `nextEvent` yields the payload: a known opcode and, for dispatches, a wanted known name. */
-  #wanted(payload: GatewayReceivePayload & { op: number }): boolean {
-    if (!isKnownPayload(payload)) return false;
+  /** A wanted dispatch parsed on demand; broken JSON becomes an error event, not a thrown error. */
+  #parseDispatch(text: string): ShardEvent {
+    try {
+      return JSON.parse(text) as GatewayReceivePayload;
+    } catch (error) {
+      return { op: 'error', t: null, s: null, d: new ShardError('Deserializing', `a dispatch was not valid JSON: ${(error as Error).message}`, { cause: error }) };
+    }
+  }
+
+  /** Whether `nextEvent` yields a payload: a known opcode and, for dispatches, a known name in `eventTypes`. */
+  #wanted(op: number, t: unknown): boolean {
+    if (!isKnownPayload({ op, t })) return false;
     const { eventTypes } = this.config;
-    return eventTypes === null || payload.op !== GatewayOpcodes.Dispatch || eventTypes.has(payload.t);
+    return eventTypes === null || op !== (GatewayOpcodes.Dispatch as number) || eventTypes.has(t as DispatchEventName);
   }
 
   #handle(connection: Connection, payload: GatewayReceivePayload): void {
