@@ -70,6 +70,19 @@ interface Connection {
 }
 
 const CLOSE_WAIT_MS = 5_000;
+/** Frames one shard reads per event-loop turn before it lets other sockets and timers run. */
+const READ_BURST = 256;
+
+/** Shards built from one config object without a queue share one, as in twilight. */
+const defaultQueues = new WeakMap<ShardConfig, Queue>();
+function defaultQueue(config: ShardConfig): Queue {
+  let queue = defaultQueues.get(config);
+  if (queue === undefined) {
+    queue = new InMemoryQueue(1);
+    defaultQueues.set(config, queue);
+  }
+  return queue;
+}
 
 /**
  * One gateway connection. Create it, then pull: nothing connects until the first
@@ -87,6 +100,8 @@ export class Shard {
   readonly latency = new Latency();
   readonly #queue: Queue;
   readonly #items: Item[] = [];
+  /** An item a peek waited for but left in place, with its event once converted (parsed once). */
+  #peeked: { readonly item: Item; readonly event: ShardEvent | undefined } | null = null;
   #wake: (() => void) | null = null;
   #connection: Connection | null = null;
   #state: ShardState = { kind: 'Disconnected', attempts: 0 };
@@ -98,7 +113,11 @@ export class Shard {
   #closed = false;
   #fatal: ShardError | null = null;
   #reconnectTimer: NodeJS.Timeout | null = null;
-  #readingPaused = false;
+  /** The consumer is behind: the socket is not read until it catches up. */
+  #backlogged = false;
+  /** This event-loop turn's read budget is spent: the socket is not read until the next turn. */
+  #bursting = false;
+  #framesThisTurn = 0;
   #activeWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #metrics: InflaterMetrics = { bytesIn: 0, bytesOut: 0, messages: 0 };
 
@@ -108,7 +127,7 @@ export class Shard {
   constructor(id: ShardId | readonly [number, number], config: ShardConfig) {
     this.id = ShardId.from(id);
     this.config = resolveShardConfig(config);
-    this.#queue = this.config.queue ?? new InMemoryQueue(1);
+    this.#queue = this.config.queue ?? defaultQueue(config);
     const session = this.config.session;
     this.#sessionId = session?.id ?? null;
     this.#sequence = session?.sequence ?? 0;
@@ -148,18 +167,18 @@ export class Shard {
    *   ShardError `Closed` after `close()` once everything before it was read.
    */
   async nextEvent(): Promise<ShardEvent> {
-    for (;;) {
-      const item = await this.#next();
-      switch (item.kind) {
-        case 'payload':
-          if (item.wanted) return item.payload ?? this.#parseDispatch(item.text);
-          break;
-        case 'close':
-          return { op: 'close', t: null, s: null, d: { code: item.code, reason: item.reason } };
-        case 'error':
-          return { op: 'error', t: null, s: null, d: item.error };
-      }
-    }
+    return this.#takeEvent(true);
+  }
+
+  /**
+   * Waits for the next event like {@link Shard.nextEvent} but leaves it to be taken by the
+   * next `nextEvent` call (merged streams wait on every shard this way, so an event is
+   * never lost when a shard leaves the stream).
+   *
+   * @throws the same as {@link Shard.nextEvent}.
+   */
+  async peekEvent(): Promise<ShardEvent> {
+    return this.#takeEvent(false);
   }
 
   /**
@@ -168,7 +187,39 @@ export class Shard {
    * @throws the same as {@link Shard.nextEvent}.
    */
   async nextMessage(): Promise<ShardMessage> {
-    const item = await this.#next();
+    return this.#takeMessage(true);
+  }
+
+  /**
+   * Waits for the next raw message but leaves it for the next `nextMessage` call.
+   *
+   * @throws the same as {@link Shard.nextEvent}.
+   */
+  async peekMessage(): Promise<ShardMessage> {
+    return this.#takeMessage(false);
+  }
+
+  async #takeEvent(consume: boolean): Promise<ShardEvent> {
+    for (;;) {
+      const peeked = this.#peeked ?? { item: await this.#next(), event: undefined };
+      this.#peeked = null;
+      let event = peeked.event;
+      if (event === undefined) {
+        const { item } = peeked;
+        if (item.kind === 'payload') {
+          if (!item.wanted) continue;
+          event = item.payload ?? this.#parseDispatch(item.text);
+        } else if (item.kind === 'close') event = { op: 'close', t: null, s: null, d: { code: item.code, reason: item.reason } };
+        else event = { op: 'error', t: null, s: null, d: item.error };
+      }
+      if (!consume) this.#peeked = { item: peeked.item, event };
+      return event;
+    }
+  }
+
+  async #takeMessage(consume: boolean): Promise<ShardMessage> {
+    const item = this.#peeked?.item ?? (await this.#next());
+    this.#peeked = consume ? null : { item, event: undefined };
     switch (item.kind) {
       case 'payload':
         return { type: 'text', text: item.text };
@@ -284,7 +335,10 @@ export class Shard {
     for (;;) {
       const item = this.#items.shift();
       if (item !== undefined) {
-        if (this.#readingPaused && this.#items.length <= this.config.maxBufferedMessages >> 1) this.#resumeReading();
+        if (this.#backlogged && this.#items.length <= this.config.maxBufferedMessages >> 1) {
+          this.#backlogged = false;
+          this.#applyReading();
+        }
         return item;
       }
       if (this.#fatal) throw this.#fatal;
@@ -298,18 +352,34 @@ export class Shard {
     const wake = this.#wake;
     this.#wake = null;
     wake?.();
-    if (!this.#readingPaused && this.#items.length >= this.config.maxBufferedMessages) this.#pauseReading();
+    if (!this.#backlogged && this.#items.length >= this.config.maxBufferedMessages) {
+      this.#backlogged = true;
+      this.#applyReading();
+    }
   }
 
-  /** A consumer that stops reading makes the shard stop reading the socket, so memory stays bounded. */
-  #pauseReading(): void {
-    this.#readingPaused = true;
-    this.#connection?.socket.pause();
+  /**
+   * Counts a received frame against this event-loop turn's budget. libuv reads one socket
+   * up to 32 times in a row; without a budget one flooding shard would be read megabytes
+   * deep before another shard's socket — or its heartbeat timer — got a turn.
+   */
+  #spendReadBudget(): void {
+    if (++this.#framesThisTurn < READ_BURST || this.#bursting) return;
+    this.#bursting = true;
+    this.#applyReading();
+    setImmediate(() => {
+      this.#framesThisTurn = 0;
+      this.#bursting = false;
+      this.#applyReading();
+    });
   }
 
-  #resumeReading(): void {
-    this.#readingPaused = false;
-    this.#connection?.socket.resume();
+  /** Reads the socket unless the consumer is behind (memory stays bounded) or this turn's budget is spent. */
+  #applyReading(): void {
+    const socket = this.#connection?.socket;
+    if (socket === undefined) return;
+    if (this.#backlogged || this.#bursting) socket.pause();
+    else socket.resume();
   }
 
   #ensureStarted(): void {
@@ -373,7 +443,7 @@ export class Shard {
     this.#connection = connection;
     socket.on('open', () => {
       connection.opened = true;
-      if (this.#readingPaused) socket.pause();
+      this.#applyReading();
       this.#deadline(connection, this.config.timeouts.hello, 'HELLO');
     });
     socket.on('message', (data: Buffer) => {
@@ -395,6 +465,7 @@ export class Shard {
    * dispatches are parsed by `nextEvent`, and only if wanted.
    */
   #onFrame(connection: Connection, data: Buffer): void {
+    this.#spendReadBudget();
     let text: string | null;
     try {
       text = connection.inflater.push(data);
@@ -537,7 +608,7 @@ export class Shard {
 
   #beatOrDrop(connection: Connection): void {
     // While the consumer holds reading back, ACKs wait unread in the socket: not a zombie.
-    if (!connection.acked && !this.#readingPaused) {
+    if (!connection.acked && !this.#backlogged) {
       this.#push({ kind: 'error', error: new ShardError('Zombie', 'no heartbeat ACK since the last heartbeat: reconnecting') });
       this.#drop(connection, { identify: false, delayMs: 0 });
       return;

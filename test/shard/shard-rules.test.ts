@@ -113,7 +113,7 @@ describe('timeouts', () => {
 
   it('waits for the identify queue before IDENTIFY', async () => {
     const g = await start();
-    const queue = new InMemoryQueue(1, 400);
+    const queue = new InMemoryQueue(1, 1000, 86_400_000, 1000, { intervalMs: 400 });
     await queue.enqueue(0); // the bucket's turn is taken for the next 400 ms
     const started = performance.now();
     const { shard, reader } = open(g, { queue });

@@ -19,7 +19,7 @@ export function configFor(gateway: FakeGateway, overrides: Partial<ShardConfig> 
     intents: 513,
     gatewayUrl: gateway.url,
     allowInsecureUrls: true,
-    queue: new InMemoryQueue(1, 0),
+    queue: new InMemoryQueue(1, 1000, 86_400_000, 1000, { intervalMs: 0 }),
     ...overrides,
   };
 }

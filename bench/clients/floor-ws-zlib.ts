@@ -1,0 +1,41 @@
+/**
+ * Client `floor-ws-zlib` (idle memory only): the least a zlib-stream gateway connection
+ * can hold, a bare `ws` socket and one node:zlib inflate stream, answering HELLO with
+ * IDENTIFY and stopping at READY.
+ */
+import zlib from 'node:zlib';
+import WebSocket from 'ws';
+import { ALL_INTENTS } from '../../src/intents.js';
+import { TOKEN } from '../receive-shared.js';
+import { clientArgs, fail, measureIdle } from './harness.js';
+
+const args = clientArgs();
+if (args.mode !== 'idle') fail(new Error('floor-ws-zlib has only an idle mode'));
+
+function connect(id: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${args.gatewayUrl}?v=10&encoding=json&compress=zlib-stream`, { perMessageDeflate: false });
+    const inflate = zlib.createInflate();
+    const chunks: Buffer[] = [];
+    inflate.on('data', (chunk: Buffer) => chunks.push(chunk));
+    inflate.on('error', reject);
+    socket.on('error', reject);
+    socket.on('message', (data: Buffer) => {
+      inflate.write(data);
+      inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { op: number; t: string | null };
+        chunks.length = 0;
+        if (payload.op === 10) {
+          const identify = { op: 2, d: { token: TOKEN, intents: ALL_INTENTS, properties: { os: 'linux', browser: 'floor', device: 'floor' }, shard: [id, args.shards] } };
+          socket.send(JSON.stringify(identify));
+        } else if (payload.t === 'READY') {
+          resolve();
+        }
+      });
+    });
+  });
+}
+
+await measureIdle(args.shards, async () => {
+  await Promise.all(Array.from({ length: args.shards }, (_, id) => connect(id)));
+});

@@ -1,0 +1,203 @@
+/**
+ * Many shards read through one loop, fairly: each shard has at most one item waiting in
+ * the merged stream, so a shard flooding events cannot hold back another's (twilight's
+ * stream could, its issue #1999). Shards can join and leave while the loop runs.
+ */
+import type { ShardEvent, ShardMessage } from '../shard/events.js';
+import { ShardError } from '../shard/errors.js';
+import type { Shard } from '../shard/shard.js';
+
+type Settled<T> = { readonly shard: Shard; readonly value: T } | { readonly shard: Shard; readonly error: unknown };
+
+/**
+ * The engine of both merged streams: one outstanding peek per shard, answers served in
+ * the order they arrived, taken from the shard only when served — so a shard removed
+ * meanwhile keeps its item.
+ */
+class MergedStream<T> {
+  readonly #peek: (shard: Shard) => Promise<T>;
+  readonly #take: (shard: Shard) => Promise<T>;
+  readonly #asError: (shard: Shard, error: ShardError) => T;
+  readonly #members = new Set<Shard>();
+  readonly #pulling = new Set<Shard>();
+  readonly #ready: Settled<T>[] = [];
+  #wake: (() => void) | null = null;
+
+  constructor(
+    shards: Iterable<Shard>,
+    access: { peek: (shard: Shard) => Promise<T>; take: (shard: Shard) => Promise<T> },
+    asError: (shard: Shard, error: ShardError) => T,
+  ) {
+    this.#peek = access.peek;
+    this.#take = access.take;
+    this.#asError = asError;
+    for (const shard of shards) this.add(shard);
+  }
+
+  get shards(): Shard[] {
+    return [...this.#members];
+  }
+
+  add(shard: Shard): void {
+    if (this.#members.has(shard)) return;
+    this.#members.add(shard);
+    this.#request(shard);
+  }
+
+  remove(shard: Shard): boolean {
+    const removed = this.#members.delete(shard);
+    this.#signal();
+    return removed;
+  }
+
+  /** The next item, or null once no shard is left. */
+  async next(): Promise<{ shard: Shard; value: T } | null> {
+    for (;;) {
+      const settled = this.#ready.shift();
+      if (settled !== undefined) {
+        const { shard } = settled;
+        if (!this.#members.has(shard)) continue; // removed while its item was on the way
+        if ('value' in settled) {
+          const value = await this.#take(shard); // the peeked item: resolves at once
+          this.#request(shard);
+          return { shard, value };
+        }
+        // The shard's stream ended: closed by the user (silently) or fatally (as an error item).
+        this.#members.delete(shard);
+        const { error } = settled;
+        if (error instanceof ShardError && error.kind === 'Closed') continue;
+        const shardError = error instanceof ShardError ? error : new ShardError('Sending', String(error), { cause: error });
+        return { shard, value: this.#asError(shard, shardError) };
+      }
+      if (this.#members.size === 0) return null;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  #request(shard: Shard): void {
+    if (this.#pulling.has(shard)) return;
+    this.#pulling.add(shard);
+    this.#peek(shard).then(
+      (value) => this.#settle({ shard, value }),
+      (error: unknown) => this.#settle({ shard, error }),
+    );
+  }
+
+  #settle(settled: Settled<T>): void {
+    this.#pulling.delete(settled.shard);
+    this.#ready.push(settled);
+    this.#signal();
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+}
+
+/** One item of a merged event stream: the event and the shard it came from, to answer on. */
+export interface ShardEventItem {
+  readonly shard: Shard;
+  readonly event: ShardEvent;
+}
+
+/** One item of a merged message stream. */
+export interface ShardMessageItem {
+  readonly shard: Shard;
+  readonly message: ShardMessage;
+}
+
+/**
+ * The events of many shards through one loop. Errors arrive as items (`event.op ===
+ * 'error'`) and never end the loop; a fatally closed shard yields its error and leaves; a
+ * shard closed with `close()` leaves quietly; the loop ends when no shard is left.
+ *
+ * @example
+ * const stream = new ShardEventStream(createRange({ start: 0, end: 16 }, 16, config));
+ * for await (const { shard, event } of stream) {
+ *   if (event.t === 'MESSAGE_CREATE') console.log(shard.id.number, event.d.content);
+ * }
+ */
+export class ShardEventStream implements AsyncIterable<ShardEventItem> {
+  readonly #stream: MergedStream<ShardEvent>;
+
+  constructor(shards: Iterable<Shard>) {
+    this.#stream = new MergedStream(
+      shards,
+      { peek: (shard) => shard.peekEvent(), take: (shard) => shard.nextEvent() },
+      (_shard, error) => ({ op: 'error', t: null, s: null, d: error }),
+    );
+  }
+
+  /** The shards still in the stream. */
+  get shards(): Shard[] {
+    return this.#stream.shards;
+  }
+
+  /** Adds a shard, also while iterating; adding one twice does nothing. */
+  add(shard: Shard): void {
+    this.#stream.add(shard);
+  }
+
+  /** Takes a shard out (it keeps running and keeps what it has not handed out; close it yourself). Returns whether it was in. */
+  remove(shard: Shard): boolean {
+    return this.#stream.remove(shard);
+  }
+
+  /** The next item, or null once no shard is left. */
+  async next(): Promise<ShardEventItem | null> {
+    const next = await this.#stream.next();
+    return next === null ? null : { shard: next.shard, event: next.value };
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ShardEventItem, void, undefined> {
+    for (let item = await this.next(); item !== null; item = await this.next()) yield item;
+  }
+}
+
+/**
+ * The raw messages of many shards through one loop, with the same rules as
+ * {@link ShardEventStream}.
+ *
+ * @example
+ * for await (const { shard, message } of new ShardMessageStream(shards)) {
+ *   if (message.type === 'text') forward(shard.id.number, message.text);
+ * }
+ */
+export class ShardMessageStream implements AsyncIterable<ShardMessageItem> {
+  readonly #stream: MergedStream<ShardMessage>;
+
+  constructor(shards: Iterable<Shard>) {
+    this.#stream = new MergedStream(
+      shards,
+      { peek: (shard) => shard.peekMessage(), take: (shard) => shard.nextMessage() },
+      (_shard, error) => ({ type: 'error', error }),
+    );
+  }
+
+  /** The shards still in the stream. */
+  get shards(): Shard[] {
+    return this.#stream.shards;
+  }
+
+  /** Adds a shard, also while iterating. */
+  add(shard: Shard): void {
+    this.#stream.add(shard);
+  }
+
+  /** Takes a shard out (it keeps running). Returns whether it was in. */
+  remove(shard: Shard): boolean {
+    return this.#stream.remove(shard);
+  }
+
+  /** The next item, or null once no shard is left. */
+  async next(): Promise<ShardMessageItem | null> {
+    const next = await this.#stream.next();
+    return next === null ? null : { shard: next.shard, message: next.value };
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ShardMessageItem, void, undefined> {
+    for (let item = await this.next(); item !== null; item = await this.next()) yield item;
+  }
+}
