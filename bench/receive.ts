@@ -397,8 +397,13 @@ function printReport(traffic: Map<number, StreamStats>, perShard16: number, snap
 
 async function main(): Promise<void> {
   const started = new Date();
-  const snapshot = sourceSnapshot();
+  let snapshot = sourceSnapshot();
   await bundle();
+  const after = sourceSnapshot();
+  if (after.hash !== snapshot.hash) {
+    log(`note: src/ changed while it was being bundled (${snapshot.hash} → ${after.hash}); the run measures one of the two`);
+    snapshot = after;
+  }
   server = spawn(process.execPath, [join(cacheDir, 'receive-server.mjs')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(server);
   const { port } = await fromServer('listening');

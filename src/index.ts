@@ -29,7 +29,7 @@ export type { BackoffOptions } from './shard/backoff.js';
 export { ConfigError, Token, resolveShardConfig } from './config.js';
 export type { ResolvedShardConfig, ShardConfig } from './config.js';
 export { InMemoryQueue } from './queue/in-memory-queue.js';
-export { IDENTIFY_INTERVAL_MS } from './queue/queue.js';
+export { IDENTIFY_INTERVAL_MS, IDENTIFY_MARGIN_MS } from './queue/queue.js';
 export type { Queue } from './queue/queue.js';
 export { InflatedSizeError, zstdSupported } from './codec/inflate.js';
 export type { Compression, InflaterMetrics } from './codec/inflate.js';

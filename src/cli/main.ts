@@ -5,35 +5,25 @@
  */
 import { FakeGateway } from '../testing/fake-gateway.js';
 import { UsageError, gatewayOptions, parseFlags } from './args.js';
+import { demoCommand } from './demo.js';
+import { untilStopped } from './until-stopped.js';
 import { formatEntry } from './log-format.js';
 
 const USAGE = `usage: gloaming <command> [options]
 
 commands:
-  demo           run the gateway simulator with a live log (what npm start runs)
+  demo           a fleet of shards, live (what npm start runs): an in-process FakeGateway,
+                 or Discord when DISCORD_TOKEN is set, or any gateway with --rest-url
   fake-gateway   serve the simulator; prints {"url","resumeUrl","restUrl","port"} as one JSON line
 
+demo:          --shards N (16)  --concurrency N (4)  --json (NDJSON)  --duration S
+               --sessions FILE  save sessions on stop, resume them on start
+                                (default gloaming-sessions.json with DISCORD_TOKEN)
+               --rest-url URL   ask this REST base for /gateway/bot instead
+fake-gateway:  --log            print a readable log to stderr
 simulator options (both commands):
   --port N  --token T  --shards N  --max-concurrency N  --guilds N
-  --rate N|max  --seed N  --heartbeat-interval MS  --identify-interval MS
-fake-gateway:  --log            print a readable log to stderr
-demo:          --json           NDJSON instead of text
-               --duration S     stop after S seconds (default: until Ctrl-C)`;
-
-/** Resolves when SIGINT or SIGTERM arrives, or after `seconds` if given. */
-function untilStopped(seconds?: number): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = seconds === undefined ? undefined : setTimeout(stop, seconds * 1000);
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
+  --rate N|max  --seed N  --heartbeat-interval MS  --identify-interval MS`;
 
 async function fakeGatewayCommand(args: string[]): Promise<void> {
   const { values } = parseFlags(args, { log: { type: 'boolean' } });
@@ -46,40 +36,6 @@ async function fakeGatewayCommand(args: string[]): Promise<void> {
   }
   process.stdout.write(`${JSON.stringify({ url: gateway.url, resumeUrl: gateway.resumeUrl, restUrl: gateway.restUrl, port: gateway.port })}\n`);
   await untilStopped();
-  await gateway.close();
-}
-
-async function demoCommand(args: string[]): Promise<void> {
-  const { values } = parseFlags(args, { json: { type: 'boolean' }, duration: { type: 'string' } });
-  const duration = values.duration === undefined ? undefined : Number(values.duration);
-  if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
-  const json = values.json === true;
-  const gateway = await FakeGateway.start(gatewayOptions(values, { shards: 4, maxConcurrency: 2, guilds: 40, rate: 5, logDispatches: false }));
-  const print = (text: string, record: object): void => {
-    process.stdout.write(json ? `${JSON.stringify(record)}\n` : `${text}\n`);
-  };
-  print(
-    `gloaming FakeGateway listening\n  gateway  ${gateway.url}\n  resume   ${gateway.resumeUrl}\n  REST     ${gateway.restUrl}/gateway/bot\n` +
-      `Point any gateway client at it (token: any non-empty string). Ctrl-C stops.`,
-    { type: 'listening', url: gateway.url, resumeUrl: gateway.resumeUrl, restUrl: gateway.restUrl },
-  );
-  gateway.log.on('entry', (entry) => {
-    const line = formatEntry(entry);
-    if (line !== null) print(line, entry);
-  });
-  const summary = setInterval(() => {
-    const sessions = gateway.sessions();
-    const attached = sessions.filter((session) => session.state === 'attached').length;
-    const dispatched = sessions.reduce((sum, session) => sum + session.sequence, 0);
-    print(`-- ${gateway.connections().length} connections, ${attached} live sessions, ${dispatched} dispatches so far`, {
-      type: 'summary',
-      connections: gateway.connections().length,
-      liveSessions: attached,
-      dispatches: dispatched,
-    });
-  }, 5_000);
-  await untilStopped(duration);
-  clearInterval(summary);
   await gateway.close();
 }
 

@@ -3,7 +3,7 @@
  * (`shard_id % max_concurrency`) per interval, buckets in parallel, first come first served
  * inside a bucket, and no more than the daily `session_start_limit` budget allows.
  */
-import { IDENTIFY_INTERVAL_MS } from './queue.js';
+import { IDENTIFY_INTERVAL_MS, IDENTIFY_MARGIN_MS } from './queue.js';
 import type { Queue } from './queue.js';
 
 /** Discord's session start window: once the budget refills, the next refill is a day later. */
@@ -74,7 +74,7 @@ export class InMemoryQueue implements Queue {
    * @param remaining - `remaining`: identifies left in today's budget.
    * @param resetAfter - `reset_after`: ms until the budget refills to `total`.
    * @param total - `total`: the daily budget.
-   * @param options - `intervalMs`: spacing per bucket, default {@link IDENTIFY_INTERVAL_MS} (5000; shorter only for tests against a simulator).
+   * @param options - `intervalMs`: spacing per bucket, default {@link IDENTIFY_INTERVAL_MS} plus {@link IDENTIFY_MARGIN_MS} (5250; shorter only for tests against a simulator).
    * @throws RangeError naming the argument: a negative or fractional count, a negative or non-finite duration, `total` below 1, or `remaining` above `total`.
    *
    * @example
@@ -83,7 +83,7 @@ export class InMemoryQueue implements Queue {
    */
   constructor(maxConcurrency = 1, remaining = 1000, resetAfter = DAY_MS, total = 1000, options: { intervalMs?: number } = {}) {
     validateLimits('InMemoryQueue', maxConcurrency, remaining, resetAfter, total);
-    const intervalMs = options.intervalMs ?? IDENTIFY_INTERVAL_MS;
+    const intervalMs = options.intervalMs ?? IDENTIFY_INTERVAL_MS + IDENTIFY_MARGIN_MS;
     if (!Number.isFinite(intervalMs) || intervalMs < 0) {
       throw new RangeError(`InMemoryQueue intervalMs must be a non-negative number of milliseconds, got ${String(intervalMs)}`);
     }

@@ -18,5 +18,12 @@ export interface Queue {
   enqueue(shardId: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** Identifies are spaced this far apart per bucket (protocol.md section 6). */
+/** Discord's window: one identify per bucket per this long (protocol.md section 6). */
 export const IDENTIFY_INTERVAL_MS = 5_000;
+
+/**
+ * Extra spacing the in-memory queue adds to the window. Two identifies sent exactly 5 s
+ * apart can reach Discord closer than that (network and event-loop jitter), and the second
+ * is then refused with op 9; a quarter second costs little and avoids it.
+ */
+export const IDENTIFY_MARGIN_MS = 250;

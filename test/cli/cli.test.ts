@@ -2,6 +2,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RawClient } from '../support/raw-client.js';
@@ -47,15 +50,42 @@ describe('gloaming fake-gateway', () => {
 });
 
 describe('gloaming demo', () => {
-  it('runs the simulator with a live NDJSON log and stops after --duration', async () => {
-    const proc = run(['demo', '--json', '--duration', '1', '--port', '0']);
-    const first = JSON.parse((await proc.lines.next()).value as string) as { type: string; url: string };
-    expect(first.type).toBe('listening');
-    const client = await RawClient.connect(first.url);
-    await client.ready({ shard: [0, 4] });
-    const logged: { type: string }[] = [];
-    for await (const line of { [Symbol.asyncIterator]: () => proc.lines }) logged.push(JSON.parse(line) as { type: string });
-    expect(logged.map((entry) => entry.type)).toEqual(expect.arrayContaining(['connect', 'hello', 'identify']));
+  type Line = { type: string; active?: number; events?: number; sessionsSaved?: number; resuming?: number };
+  async function lines(proc: ReturnType<typeof run>): Promise<Line[]> {
+    const out: Line[] = [];
+    for await (const line of { [Symbol.asyncIterator]: () => proc.lines }) out.push(JSON.parse(line) as Line);
+    return out;
+  }
+
+  it('runs a fleet against an in-process FakeGateway, live as NDJSON, and closes it with RESUME', async () => {
+    const proc = run(['demo', '--json', '--duration', '3', '--shards', '4', '--concurrency', '4']);
+    const out = await lines(proc);
     expect((await proc.exited)[0]).toBe(0);
+    expect(out[0]).toMatchObject({ type: 'start' });
+    expect(out.some((line) => line.type === 'status' && line.active === 4)).toBe(true);
+    expect(out.at(-1)).toMatchObject({ type: 'stopped' });
+    expect(out.at(-1)?.events).toBeGreaterThan(0);
+  });
+
+  it('with --sessions, the next run resumes every shard and spends no identify', async () => {
+    const gateway = run(['fake-gateway', '--port', '0', '--shards', '2', '--max-concurrency', '2', '--rate', '10']);
+    const { restUrl } = JSON.parse((await gateway.lines.next()).value as string) as { restUrl: string };
+    const file = join(mkdtempSync(join(tmpdir(), 'gloaming-demo-')), 'sessions.json');
+    const remaining = async (): Promise<number> =>
+      ((await (await fetch(`${restUrl}/gateway/bot`, { headers: { authorization: 'Bot demo-token' } })).json()) as { session_start_limit: { remaining: number } })
+        .session_start_limit.remaining;
+    try {
+      const first = await lines(run(['demo', '--json', '--duration', '2', '--rest-url', restUrl, '--sessions', file]));
+      expect(first.at(-1)).toMatchObject({ type: 'stopped', sessionsSaved: 2 });
+      expect(await remaining()).toBe(998);
+      expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object)).toEqual(['0', '1']);
+      const second = await lines(run(['demo', '--json', '--duration', '2', '--rest-url', restUrl, '--sessions', file]));
+      expect(second.find((line) => line.type === 'sessions')).toMatchObject({ resuming: 2 });
+      expect(second.some((line) => line.type === 'status' && line.active === 2)).toBe(true);
+      expect(await remaining()).toBe(998);
+    } finally {
+      gateway.child.kill('SIGTERM');
+      await gateway.exited;
+    }
   });
 });

@@ -26,7 +26,7 @@ function sorted(admitted: Map<number, number>): [number, number][] {
 
 describe('InMemoryQueue', () => {
   it('admits one shard per bucket per interval, buckets in parallel, FIFO inside a bucket', async () => {
-    const queue = new InMemoryQueue(2);
+    const queue = new InMemoryQueue(2, 1000, DAY, 1000, { intervalMs: 5_000 });
     const admitted = admissions(queue, [0, 1, 2, 3, 4, 5]);
     await vi.advanceTimersByTimeAsync(15_000);
     expect(sorted(admitted)).toEqual([
@@ -40,7 +40,7 @@ describe('InMemoryQueue', () => {
   });
 
   it('admits 32 shards at max_concurrency 4 in 8 waves 5 s apart', async () => {
-    const queue = new InMemoryQueue(4);
+    const queue = new InMemoryQueue(4, 1000, DAY, 1000, { intervalMs: 5_000 });
     const shards = Array.from({ length: 32 }, (_, id) => id);
     const admitted = admissions(queue, shards);
     await vi.advanceTimersByTimeAsync(34_999);
@@ -64,7 +64,7 @@ describe('InMemoryQueue', () => {
   });
 
   it('stops at the daily budget and resumes after resetAfter with the budget refilled to total', async () => {
-    const queue = new InMemoryQueue(2, 3, 60_000, 10);
+    const queue = new InMemoryQueue(2, 3, 60_000, 10, { intervalMs: 5_000 });
     const admitted = admissions(queue, [0, 1, 2, 3, 4, 5]);
     await vi.advanceTimersByTimeAsync(59_999);
     expect(sorted(admitted)).toEqual([
@@ -87,7 +87,7 @@ describe('InMemoryQueue', () => {
   });
 
   it('update() re-buckets waiting shards in arrival order: concurrency 1 -> 4 goes 4 at a time', async () => {
-    const queue = new InMemoryQueue(1, 1000, DAY, 1000);
+    const queue = new InMemoryQueue(1, 1000, DAY, 1000, { intervalMs: 5_000 });
     const admitted = admissions(queue, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
     await vi.advanceTimersByTimeAsync(1_000);
     queue.update(4, 900, DAY, 1000);
@@ -110,7 +110,7 @@ describe('InMemoryQueue', () => {
   });
 
   it('update() keeps arrival order when buckets merge (4 -> 1)', async () => {
-    const queue = new InMemoryQueue(4);
+    const queue = new InMemoryQueue(4, 1000, DAY, 1000, { intervalMs: 5_000 });
     const order: number[] = [];
     for (const shard of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]) void queue.enqueue(shard).then(() => order.push(shard));
     await vi.advanceTimersByTimeAsync(0);
@@ -121,7 +121,7 @@ describe('InMemoryQueue', () => {
   });
 
   it('update() applies a new budget to the shards that wait', async () => {
-    const queue = new InMemoryQueue(1, 1000, DAY, 1000);
+    const queue = new InMemoryQueue(1, 1000, DAY, 1000, { intervalMs: 5_000 });
     const admitted = admissions(queue, [0, 1, 2]);
     await vi.advanceTimersByTimeAsync(0);
     queue.update(1, 0, 30_000, 1000);
@@ -138,7 +138,7 @@ describe('InMemoryQueue', () => {
   });
 
   it('with max_concurrency 0 admits at once and spends nothing', async () => {
-    const queue = new InMemoryQueue(0, 0, DAY, 1000);
+    const queue = new InMemoryQueue(0, 0, DAY, 1000, { intervalMs: 5_000 });
     const admitted = admissions(queue, [0, 1, 2]);
     await vi.advanceTimersByTimeAsync(0);
     expect([...admitted.values()]).toEqual([0, 0, 0]);
@@ -147,7 +147,7 @@ describe('InMemoryQueue', () => {
   });
 
   it('update() to max_concurrency 0 admits every waiting shard at once', async () => {
-    const queue = new InMemoryQueue(1, 1000, DAY, 1000);
+    const queue = new InMemoryQueue(1, 1000, DAY, 1000, { intervalMs: 5_000 });
     const admitted = admissions(queue, [0, 1, 2]);
     await vi.advanceTimersByTimeAsync(0);
     queue.update(0, 500, DAY, 1000);
@@ -162,7 +162,7 @@ describe('InMemoryQueue', () => {
   });
 
   it('an aborted wait spends nothing and lets the next shard in at its time', async () => {
-    const queue = new InMemoryQueue(1);
+    const queue = new InMemoryQueue(1, 1000, DAY, 1000, { intervalMs: 5_000 });
     await queue.enqueue(0);
     const controller = new AbortController();
     const cancelled = queue.enqueue(1, controller.signal);
@@ -175,7 +175,7 @@ describe('InMemoryQueue', () => {
   });
 
   it('an abort during the daily wait spends nothing', async () => {
-    const queue = new InMemoryQueue(1, 1, 60_000, 5);
+    const queue = new InMemoryQueue(1, 1, 60_000, 5, { intervalMs: 5_000 });
     await queue.enqueue(0);
     const controller = new AbortController();
     const cancelled = queue.enqueue(1, controller.signal);
@@ -190,23 +190,23 @@ describe('InMemoryQueue', () => {
   });
 
   it('rejects an already aborted signal at once', async () => {
-    const queue = new InMemoryQueue(1);
+    const queue = new InMemoryQueue(1, 1000, DAY, 1000, { intervalMs: 5_000 });
     await expect(queue.enqueue(0, AbortSignal.abort(new Error('gone')))).rejects.toThrow('gone');
     expect(queue.remaining).toBe(1000);
   });
 
   it('rejects bad arguments, naming them', async () => {
-    expect(() => new InMemoryQueue(-1)).toThrow(/maxConcurrency/);
-    expect(() => new InMemoryQueue(1.5)).toThrow(/maxConcurrency/);
-    expect(() => new InMemoryQueue(1, -1)).toThrow(/remaining/);
-    expect(() => new InMemoryQueue(1, 0.5)).toThrow(/remaining/);
-    expect(() => new InMemoryQueue(1, 1001)).toThrow(/remaining \(1001\) must not exceed total \(1000\)/);
-    expect(() => new InMemoryQueue(1, 10, -1)).toThrow(/resetAfter/);
-    expect(() => new InMemoryQueue(1, 10, Number.NaN)).toThrow(/resetAfter/);
-    expect(() => new InMemoryQueue(1, 0, DAY, 0)).toThrow(/total/);
+    expect(() => new InMemoryQueue(-1, 1000, DAY, 1000, { intervalMs: 5_000 })).toThrow(/maxConcurrency/);
+    expect(() => new InMemoryQueue(1.5, 1000, DAY, 1000, { intervalMs: 5_000 })).toThrow(/maxConcurrency/);
+    expect(() => new InMemoryQueue(1, -1, DAY, 1000, { intervalMs: 5_000 })).toThrow(/remaining/);
+    expect(() => new InMemoryQueue(1, 0.5, DAY, 1000, { intervalMs: 5_000 })).toThrow(/remaining/);
+    expect(() => new InMemoryQueue(1, 1001, DAY, 1000, { intervalMs: 5_000 })).toThrow(/remaining \(1001\) must not exceed total \(1000\)/);
+    expect(() => new InMemoryQueue(1, 10, -1, 1000, { intervalMs: 5_000 })).toThrow(/resetAfter/);
+    expect(() => new InMemoryQueue(1, 10, Number.NaN, 1000, { intervalMs: 5_000 })).toThrow(/resetAfter/);
+    expect(() => new InMemoryQueue(1, 0, DAY, 0, { intervalMs: 5_000 })).toThrow(/total/);
     expect(() => new InMemoryQueue(1, 10, DAY, 1000, { intervalMs: -1 })).toThrow(/intervalMs/);
     expect(() => new InMemoryQueue(1, 10, DAY, 1000, { intervalMs: Infinity })).toThrow(/intervalMs/);
-    const queue = new InMemoryQueue(2, 10, DAY, 20);
+    const queue = new InMemoryQueue(2, 10, DAY, 20, { intervalMs: 5_000 });
     expect(() => queue.update(-1, 10, DAY, 20)).toThrow(/update maxConcurrency/);
     expect(() => queue.update(2, 30, DAY, 20)).toThrow(/update remaining/);
     expect(() => queue.update(2, 10, -5, 20)).toThrow(/update resetAfter/);
@@ -214,5 +214,14 @@ describe('InMemoryQueue', () => {
     expect([queue.maxConcurrency, queue.remaining, queue.resetIn]).toEqual([2, 10, DAY]); // unchanged
     await expect(queue.enqueue(-1)).rejects.toThrow(/shard id/);
     await expect(queue.enqueue(1.5)).rejects.toThrow(/shard id/);
+  });
+
+  it('spaces a bucket by Discord\'s 5 s window plus a safety margin by default', async () => {
+    const queue = new InMemoryQueue(1);
+    const admitted = admissions(queue, [0, 1]);
+    await vi.advanceTimersByTimeAsync(5_249);
+    expect(admitted.has(1)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(admitted.get(1)).toBe(5_250);
   });
 });

@@ -1,0 +1,159 @@
+/**
+ * `gloaming demo` (what `npm start` runs): a fleet of real shards started through the
+ * identify queue and read through one merged stream, shown live — each shard's state,
+ * identify progress, events per second and heartbeat latency. Against an in-process
+ * FakeGateway by default, against Discord when DISCORD_TOKEN is set.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
+import { closeAll, createRecommended, resumeSessions } from '../fleet/create.js';
+import { ShardEventStream } from '../fleet/merged-stream.js';
+import { CloseFrame } from '../shard/close-codes.js';
+import { Session } from '../shard/session.js';
+import type { Shard } from '../shard/shard.js';
+import { FakeGateway } from '../testing/fake-gateway.js';
+import { UsageError, gatewayOptions, parseFlags } from './args.js';
+import { untilStopped } from './until-stopped.js';
+
+/** What the demo shows for one shard. */
+interface ShardRow {
+  shard: number;
+  state: string;
+  eventsPerSecond: number;
+  events: number;
+  latencyMs: number | null;
+  sequence: number | null;
+}
+
+const DISCORD_REST = 'https://discord.com/api/v10';
+
+function loadSessions(file: string | undefined): Map<number, Session> {
+  if (file === undefined) return new Map();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return new Map(); // no file yet: the first run identifies
+  }
+  const stored = JSON.parse(text) as Record<string, unknown>;
+  return new Map(Object.entries(stored).map(([shard, session]) => [Number(shard), Session.fromJSON(session)]));
+}
+
+function saveSessions(file: string, sessions: Map<number, Session>): void {
+  writeFileSync(file, `${JSON.stringify(Object.fromEntries([...sessions].map(([shard, session]) => [shard, session.toJSON()])), null, 2)}\n`);
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return number;
+}
+
+function render(rows: ShardRow[], header: string): string {
+  const lines = rows.map(
+    (row) =>
+      `${String(row.shard).padStart(5)}  ${row.state.padEnd(16)}${String(row.eventsPerSecond).padStart(8)}${String(row.events).padStart(10)}` +
+      `${(row.latencyMs === null ? '-' : row.latencyMs.toFixed(1)).padStart(10)}${String(row.sequence ?? '-').padStart(10)}`,
+  );
+  return [header, 'shard  state           events/s     total  latency ms  sequence', ...lines].join('\n');
+}
+
+/**
+ * Runs the demo until Ctrl-C (or `--duration`), then closes the fleet with RESUME and,
+ * with `--sessions FILE`, saves the sessions so the next run resumes instead of identifying.
+ *
+ * @throws UsageError for a bad flag.
+ */
+export async function demoCommand(args: string[]): Promise<void> {
+  const { values } = parseFlags(args, {
+    json: { type: 'boolean' },
+    duration: { type: 'string' },
+    concurrency: { type: 'string' },
+    sessions: { type: 'string' },
+    'rest-url': { type: 'string' },
+  });
+  const duration = values.duration === undefined ? undefined : Number(values.duration);
+  if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
+  const json = values.json === true;
+  const discordToken = process.env.DISCORD_TOKEN;
+  const sessionsFile = (values.sessions as string | undefined) ?? (discordToken ? 'gloaming-sessions.json' : undefined);
+  const shardCount = positive('shards', values.shards, 16);
+  const concurrency = positive('concurrency', values.concurrency, 4);
+
+  let gateway: FakeGateway | null = null;
+  let restUrl = values['rest-url'] as string | undefined;
+  if (discordToken) restUrl ??= DISCORD_REST;
+  else if (restUrl === undefined) {
+    gateway = await FakeGateway.start(
+      gatewayOptions(values, { shards: shardCount, maxConcurrency: concurrency, guilds: shardCount * 5, rate: 20, logDispatches: false }),
+    );
+    restUrl = gateway.restUrl;
+  }
+  const print = (text: string, record: object): void => {
+    process.stdout.write(json ? `${JSON.stringify(record)}\n` : `${text}\n`);
+  };
+  const target = discordToken ? 'Discord' : gateway ? `an in-process FakeGateway (${gateway.url})` : restUrl;
+  print(`gloaming demo: ${shardCount} shards, max_concurrency ${concurrency}, against ${target}. Ctrl-C stops.`, {
+    type: 'start',
+    target,
+    restUrl,
+  });
+
+  const saved = loadSessions(sessionsFile);
+  const shards = await createRecommended(
+    {
+      token: discordToken ?? (values.token as string | undefined) ?? 'demo-token',
+      intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
+      restUrl,
+      allowInsecureUrls: !discordToken,
+    },
+    resumeSessions(saved),
+  );
+  print(`${saved.size} saved sessions to resume; the rest identify through the queue`, { type: 'sessions', resuming: saved.size });
+
+  const counts = new Map<Shard, { total: number; lastSecond: number }>(shards.map((shard) => [shard, { total: 0, lastSecond: 0 }]));
+  const stream = new ShardEventStream(shards);
+  const reading = (async () => {
+    for await (const { shard, event } of stream) {
+      const count = counts.get(shard);
+      if (count && event.op === GatewayOpcodes.Dispatch) count.total += 1;
+      if (event.op === 'error') print(`shard ${shard.id.number}: ${event.d.kind}: ${event.d.message}`, { type: 'error', shard: shard.id.number, kind: event.d.kind, message: event.d.message });
+    }
+  })();
+
+  const tty = process.stdout.isTTY && !json;
+  const tick = setInterval(() => {
+    const rows: ShardRow[] = shards.map((shard) => {
+      const count = counts.get(shard) as { total: number; lastSecond: number };
+      const row: ShardRow = {
+        shard: shard.id.number,
+        state: shard.state.kind === 'Disconnected' ? `Disconnected(${shard.state.attempts})` : shard.state.kind,
+        eventsPerSecond: count.total - count.lastSecond,
+        events: count.total,
+        latencyMs: shard.latency.recent.at(-1) ?? null,
+        sequence: shard.session?.sequence ?? null,
+      };
+      count.lastSecond = count.total;
+      return row;
+    });
+    const active = rows.filter((row) => row.state === 'Active').length;
+    const header = `${active}/${rows.length} shards active, ${rows.reduce((sum, row) => sum + row.eventsPerSecond, 0)} events/s`;
+    if (json) print('', { type: 'status', time: Date.now(), active, shards: rows });
+    else if (tty) process.stdout.write(`\x1b[H\x1b[2J${render(rows, header)}\n`);
+    else print(header, {});
+  }, 1_000);
+
+  await untilStopped(duration);
+  clearInterval(tick);
+  const sessions = await closeAll(shards, CloseFrame.RESUME);
+  await reading;
+  if (sessionsFile !== undefined) saveSessions(sessionsFile, sessions);
+  const total = [...counts.values()].reduce((sum, count) => sum + count.total, 0);
+  print(`closed ${shards.length} shards with RESUME after ${total} events; ${sessionsFile ? `${sessions.size} sessions saved to ${sessionsFile}` : 'sessions not saved (use --sessions FILE)'}`, {
+    type: 'stopped',
+    events: total,
+    sessionsSaved: sessionsFile === undefined ? 0 : sessions.size,
+  });
+  await gateway?.close();
+}
