@@ -6,10 +6,11 @@ import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, createBucket, createRange, createRecommended, resumeSessions } from '../../src/fleet/create.js';
 import { GatewayBotError } from '../../src/fleet/gateway-bot.js';
-import { ShardEventStream } from '../../src/fleet/merged-stream.js';
+import { ShardEventStream, ShardMessageStream } from '../../src/fleet/merged-stream.js';
 import type { ShardEventItem } from '../../src/fleet/merged-stream.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
+import type { ShardMessage } from '../../src/shard/events.js';
 import type { Shard } from '../../src/shard/shard.js';
 import { startGateway } from '../support/gateway.js';
 import { configFor } from '../support/shard.js';
@@ -211,6 +212,24 @@ describe('ShardEventStream', () => {
     await a.close();
     await done;
     expect(stream.shards).toEqual([]);
+  });
+});
+
+describe('ShardMessageStream', () => {
+  it('yields every raw message with its shard, and the close when a shard is closed', async () => {
+    const g = await start({ shards: 2, identifyInterval: 0, guilds: 2 });
+    const shards = track(createRange({ start: 0, end: 2 }, 2, configFor(g, { queue: fastQueue(2, 0) })));
+    const items: { shard: Shard; message: ShardMessage }[] = [];
+    const done = (async () => {
+      for await (const item of new ShardMessageStream(shards)) items.push(item);
+    })();
+    await until(() => shards.every((s) => s.state.kind === 'Active'));
+    g.dispatch(1, 'INTERACTION_CREATE', { id: 'raw' });
+    await until(() => items.some((i) => i.message.type === 'text' && i.message.text.includes('"raw"')));
+    expect(items.find((i) => i.message.type === 'text' && i.message.text.includes('"raw"'))?.shard).toBe(shards[1]);
+    await closeAll(shards);
+    await done;
+    expect(items.filter((i) => i.message.type === 'close').map((i) => i.shard.id.number).sort()).toEqual([0, 1]);
   });
 });
 
