@@ -166,8 +166,8 @@ export class Shard {
    * @throws ShardError `FatallyClosed` once the server closed with 4004 or 4010–4014;
    *   ShardError `Closed` after `close()` once everything before it was read.
    */
-  async nextEvent(): Promise<ShardEvent> {
-    return this.#takeEvent(true);
+  nextEvent(): Promise<ShardEvent> {
+    return this.#take(() => this.#pollEvent(true));
   }
 
   /**
@@ -177,8 +177,8 @@ export class Shard {
    *
    * @throws the same as {@link Shard.nextEvent}.
    */
-  async peekEvent(): Promise<ShardEvent> {
-    return this.#takeEvent(false);
+  peekEvent(): Promise<ShardEvent> {
+    return this.#take(() => this.#pollEvent(false));
   }
 
   /**
@@ -186,8 +186,8 @@ export class Shard {
    *
    * @throws the same as {@link Shard.nextEvent}.
    */
-  async nextMessage(): Promise<ShardMessage> {
-    return this.#takeMessage(true);
+  nextMessage(): Promise<ShardMessage> {
+    return this.#take(() => this.#pollMessage(true));
   }
 
   /**
@@ -195,13 +195,41 @@ export class Shard {
    *
    * @throws the same as {@link Shard.nextEvent}.
    */
-  async peekMessage(): Promise<ShardMessage> {
-    return this.#takeMessage(false);
+  peekMessage(): Promise<ShardMessage> {
+    return this.#take(() => this.#pollMessage(false));
   }
 
-  async #takeEvent(consume: boolean): Promise<ShardEvent> {
+  /**
+   * Answers from the buffer without waiting when it can (the common case under load: no
+   * extra promise or microtask per event), else waits for the next item.
+   */
+  #take<T>(poll: () => T | undefined): Promise<T> {
+    try {
+      const value = poll();
+      if (value !== undefined) return Promise.resolve(value);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return this.#waitFor(poll);
+  }
+
+  async #waitFor<T>(poll: () => T | undefined): Promise<T> {
     for (;;) {
-      const peeked = this.#peeked ?? { item: await this.#next(), event: undefined };
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      const value = poll();
+      if (value !== undefined) return value;
+    }
+  }
+
+  /** The next wanted event if one is buffered; consumes it unless peeking. */
+  #pollEvent(consume: boolean): ShardEvent | undefined {
+    for (;;) {
+      let peeked = this.#peeked;
+      if (peeked === null) {
+        const item = this.#shift();
+        if (item === undefined) return undefined;
+        peeked = { item, event: undefined };
+      }
       this.#peeked = null;
       let event = peeked.event;
       if (event === undefined) {
@@ -217,8 +245,10 @@ export class Shard {
     }
   }
 
-  async #takeMessage(consume: boolean): Promise<ShardMessage> {
-    const item = this.#peeked?.item ?? (await this.#next());
+  /** The next message if one is buffered; consumes it unless peeking. */
+  #pollMessage(consume: boolean): ShardMessage | undefined {
+    const item = this.#peeked?.item ?? this.#shift();
+    if (item === undefined) return undefined;
     this.#peeked = consume ? null : { item, event: undefined };
     switch (item.kind) {
       case 'payload':
@@ -235,15 +265,21 @@ export class Shard {
    *
    * @throws ShardError `FatallyClosed` when the server ends the shard for good.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<ShardEvent, void, undefined> {
-    for (;;) {
-      try {
-        yield await this.nextEvent();
-      } catch (error) {
-        if (error instanceof ShardError && error.kind === 'Closed') return;
-        throw error;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<ShardEvent> {
+    const done: IteratorReturnResult<undefined> = { value: undefined, done: true };
+    const iterator: AsyncIterableIterator<ShardEvent> = {
+      next: () =>
+        this.nextEvent().then(
+          (value): IteratorResult<ShardEvent> => ({ value, done: false }),
+          (error: unknown) => {
+            if (error instanceof ShardError && error.kind === 'Closed') return done;
+            throw error;
+          },
+        ),
+      return: () => Promise.resolve(done),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /**
@@ -330,21 +366,20 @@ export class Shard {
     clearTimeout(timer);
   }
 
-  async #next(): Promise<Item> {
+  /** Takes the oldest buffered item, or undefined when none is; throws once the stream has ended. */
+  #shift(): Item | undefined {
     this.#ensureStarted();
-    for (;;) {
-      const item = this.#items.shift();
-      if (item !== undefined) {
-        if (this.#backlogged && this.#items.length <= this.config.maxBufferedMessages >> 1) {
-          this.#backlogged = false;
-          this.#applyReading();
-        }
-        return item;
+    const item = this.#items.shift();
+    if (item !== undefined) {
+      if (this.#backlogged && this.#items.length <= this.config.maxBufferedMessages >> 1) {
+        this.#backlogged = false;
+        this.#applyReading();
       }
-      if (this.#fatal) throw this.#fatal;
-      if (this.#closed) throw new ShardError('Closed', `shard ${this.id.toString()} was closed`);
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+      return item;
     }
+    if (this.#fatal) throw this.#fatal;
+    if (this.#closed) throw new ShardError('Closed', `shard ${this.id.toString()} was closed`);
+    return undefined;
   }
 
   #push(item: Item): void {
