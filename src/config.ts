@@ -181,7 +181,7 @@ export interface ShardConfig {
   maxInflatedSize?: number;
   /**
    * Messages buffered for a consumer that is not reading before the shard stops reading
-   * the socket; integer >= 1, default 1000.
+   * the socket; integer >= 1, default 256.
    */
   maxBufferedMessages?: number;
   /**
@@ -511,7 +511,7 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
   }
 
   const maxInflatedSize = check.integer('maxInflatedSize', config.maxInflatedSize, 128 * 1024 * 1024, 4096, bufferConstants.MAX_LENGTH);
-  const maxBufferedMessages = check.integer('maxBufferedMessages', config.maxBufferedMessages, 1000, 1, Number.MAX_SAFE_INTEGER);
+  const maxBufferedMessages = check.integer('maxBufferedMessages', config.maxBufferedMessages, 256, 1, Number.MAX_SAFE_INTEGER);
 
   const t = check.group('timeouts', config.timeouts, ['connect', 'hello', 'ready']);
   const timeouts: ResolvedTimeouts = {

@@ -50,7 +50,7 @@ describe('resolveShardConfig defaults', () => {
       session: null,
       queue: null,
       maxInflatedSize: 128 * 1024 * 1024,
-      maxBufferedMessages: 1000,
+      maxBufferedMessages: 256,
       timeouts: { connect: 15_000, hello: 20_000, ready: 60_000 },
       backoff: { initial: 1_000, max: 60_000, jitter: true },
     });
