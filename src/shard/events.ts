@@ -53,7 +53,7 @@ const KNOWN_DISPATCHES: ReadonlySet<string> = new Set(Object.values(GatewayDispa
  * Whether a payload is one the event types describe. Unknown opcodes and event names (a
  * newer Discord) are skipped by `nextEvent` and still reach `nextMessage`.
  */
-export function isKnownPayload(payload: { op: number; t?: unknown }): boolean {
-  if (!KNOWN_OPCODES.has(payload.op)) return false;
-  return (payload.op as GatewayOpcodes) !== GatewayOpcodes.Dispatch || KNOWN_DISPATCHES.has(payload.t as string);
+export function isKnownPayload(op: number, t: unknown): boolean {
+  if (!KNOWN_OPCODES.has(op)) return false;
+  return (op as GatewayOpcodes) !== GatewayOpcodes.Dispatch || KNOWN_DISPATCHES.has(t as string);
 }

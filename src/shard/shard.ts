@@ -399,15 +399,19 @@ export class Shard {
    * deep before another shard's socket — or its heartbeat timer — got a turn.
    */
   #spendReadBudget(): void {
-    if (++this.#framesThisTurn < READ_BURST || this.#bursting) return;
+    // The first frame of a turn schedules the budget's renewal for the turn's end.
+    if (this.#framesThisTurn++ === 0) setImmediate(this.#renewReadBudget);
+    if (this.#framesThisTurn < READ_BURST || this.#bursting) return;
     this.#bursting = true;
     this.#applyReading();
-    setImmediate(() => {
-      this.#framesThisTurn = 0;
-      this.#bursting = false;
-      this.#applyReading();
-    });
   }
+
+  readonly #renewReadBudget = (): void => {
+    this.#framesThisTurn = 0;
+    if (!this.#bursting) return;
+    this.#bursting = false;
+    this.#applyReading();
+  };
 
   /** Reads the socket unless the consumer is behind (memory stays bounded) or this turn's budget is spent. */
   #applyReading(): void {
@@ -549,7 +553,7 @@ export class Shard {
 
   /** Whether `nextEvent` yields a payload: a known opcode and, for dispatches, a known name in `eventTypes`. */
   #wanted(op: number, t: unknown): boolean {
-    if (!isKnownPayload({ op, t })) return false;
+    if (!isKnownPayload(op, t)) return false;
     const { eventTypes } = this.config;
     return eventTypes === null || op !== (GatewayOpcodes.Dispatch as number) || eventTypes.has(t as DispatchEventName);
   }
