@@ -77,7 +77,7 @@ class ZlibStreamInflater implements Inflater {
     this.metrics.bytesIn += data.length;
     // Compressed bytes can only inflate to more, so an over-cap backlog is refused early.
     if (this.#pendingBytes + data.length > this.#limit) throw new InflatedSizeError(this.#limit);
-    const complete = data.length >= 4 && data.readUInt32BE(data.length - 4) === ZLIB_SUFFIX;
+    const complete = this.#endsWithSuffix(data);
     if (!complete) {
       this.#pending.push(data);
       this.#pendingBytes += data.length;
@@ -94,6 +94,17 @@ class ZlibStreamInflater implements Inflater {
     this.metrics.bytesOut += text.length;
     this.metrics.messages += 1;
     return text;
+  }
+
+  /**
+   * Whether the message ends here: its last four bytes are the flush suffix, looking back
+   * into the pending frames when this one is shorter (a split can cut the suffix itself).
+   */
+  #endsWithSuffix(data: Buffer): boolean {
+    if (data.length >= 4) return data.readUInt32BE(data.length - 4) === ZLIB_SUFFIX;
+    if (this.#pendingBytes + data.length < 4) return false;
+    const tail = Buffer.concat([...this.#pending.slice(-4), data]);
+    return tail.readUInt32BE(tail.length - 4) === ZLIB_SUFFIX;
   }
 
   close(): void {

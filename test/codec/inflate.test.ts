@@ -1,0 +1,59 @@
+// Transport decompression: frames to messages for zlib-stream, zstd-stream and plain JSON.
+import { describe, expect, it } from 'vitest';
+import { createInflater, InflatedSizeError } from '../../src/codec/inflate.js';
+import { ZlibContext } from '../../src/codec/zlib-context.js';
+import { loadZstd } from '../../src/codec/zstd-binding.js';
+
+const messages = ['{"op":10,"d":{"heartbeat_interval":41250}}', `{"t":"READY","s":1,"op":0,"d":{"x":"${'y'.repeat(2000)}"}}`, '{"op":11}'];
+
+describe('zlib-stream', () => {
+  it('joins a message split across frames, wherever the split falls, even inside the suffix', () => {
+    for (let cut = 1; cut <= 6; cut++) {
+      const deflate = new ZlibContext('deflate');
+      const inflater = createInflater('zlib-stream', 1 << 20);
+      const out: string[] = [];
+      for (const message of messages) {
+        const compressed = deflate.process(Buffer.from(message));
+        // the last `cut` bytes travel alone: for cut < 4 the suffix itself is split
+        const head = compressed.subarray(0, compressed.length - cut);
+        const tail = compressed.subarray(compressed.length - cut);
+        for (const frame of [head.subarray(0, 3), head.subarray(3), tail]) {
+          const text = inflater.push(frame);
+          if (text !== null) out.push(text);
+        }
+      }
+      expect(out, `cut ${cut}`).toEqual(messages);
+      expect(inflater.metrics.messages).toBe(3);
+    }
+  });
+
+  it('refuses a message over the cap, also while it is still being buffered', () => {
+    const deflate = new ZlibContext('deflate');
+    const big = deflate.process(Buffer.from('z'.repeat(200_000)));
+    expect(() => createInflater('zlib-stream', 10_000).push(big)).toThrow(InflatedSizeError);
+    const pending = createInflater('zlib-stream', 100);
+    expect(() => pending.push(Buffer.alloc(101, 1))).toThrow(InflatedSizeError);
+  });
+});
+
+describe('zstd-stream', () => {
+  it('decodes one message per frame from one flushed stream', () => {
+    const zstd = loadZstd();
+    if (zstd === null) throw new Error('zstd-napi must be installed for the test suite');
+    const cctx = new zstd.CCtx();
+    const scratch = Buffer.alloc(1 << 16);
+    const inflater = createInflater('zstd-stream', 1 << 20);
+    for (const message of messages) {
+      const [, produced] = cctx.compressStream2(scratch, Buffer.from(message), zstd.EndDirective.flush);
+      expect(inflater.push(Buffer.from(scratch.subarray(0, produced)))).toBe(message);
+    }
+  });
+});
+
+describe('no compression', () => {
+  it('passes text through and caps its size', () => {
+    const inflater = createInflater(null, 20);
+    expect(inflater.push(Buffer.from('{"op":11}'))).toBe('{"op":11}');
+    expect(() => inflater.push(Buffer.alloc(21))).toThrow(InflatedSizeError);
+  });
+});
