@@ -108,26 +108,19 @@ export interface ShardMessageItem {
   readonly message: ShardMessage;
 }
 
-/**
- * The events of many shards through one loop. Errors arrive as items (`event.op ===
- * 'error'`) and never end the loop; a fatally closed shard yields its error and leaves; a
- * shard closed with `close()` leaves quietly; the loop ends when no shard is left.
- *
- * @example
- * const stream = new ShardEventStream(createRange({ start: 0, end: 16 }, 16, config));
- * for await (const { shard, event } of stream) {
- *   if (event.t === 'MESSAGE_CREATE') console.log(shard.id.number, event.d.content);
- * }
- */
-export class ShardEventStream implements AsyncIterable<ShardEventItem> {
-  readonly #stream: MergedStream<ShardEvent>;
+/** What both merged streams share: membership, `next()` and iteration over wrapped items. */
+class MergedShardStream<T, Item> implements AsyncIterable<Item> {
+  readonly #stream: MergedStream<T>;
+  readonly #wrap: (shard: Shard, value: T) => Item;
 
-  constructor(shards: Iterable<Shard>) {
-    this.#stream = new MergedStream(
-      shards,
-      { peek: (shard) => shard.peekEvent(), take: (shard) => shard.nextEvent() },
-      (_shard, error) => ({ op: 'error', t: null, s: null, d: error }),
-    );
+  constructor(
+    shards: Iterable<Shard>,
+    access: { peek: (shard: Shard) => Promise<T>; take: (shard: Shard) => Promise<T> },
+    asError: (shard: Shard, error: ShardError) => T,
+    wrap: (shard: Shard, value: T) => Item,
+  ) {
+    this.#stream = new MergedStream(shards, access, asError);
+    this.#wrap = wrap;
   }
 
   /** The shards still in the stream. */
@@ -146,13 +139,35 @@ export class ShardEventStream implements AsyncIterable<ShardEventItem> {
   }
 
   /** The next item, or null once no shard is left. */
-  async next(): Promise<ShardEventItem | null> {
+  async next(): Promise<Item | null> {
     const next = await this.#stream.next();
-    return next === null ? null : { shard: next.shard, event: next.value };
+    return next === null ? null : this.#wrap(next.shard, next.value);
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<ShardEventItem, void, undefined> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<Item, void, undefined> {
     for (let item = await this.next(); item !== null; item = await this.next()) yield item;
+  }
+}
+
+/**
+ * The events of many shards through one loop. Errors arrive as items (`event.op ===
+ * 'error'`) and never end the loop; a fatally closed shard yields its error and leaves; a
+ * shard closed with `close()` leaves quietly; the loop ends when no shard is left.
+ *
+ * @example
+ * const stream = new ShardEventStream(createRange({ start: 0, end: 16 }, 16, config));
+ * for await (const { shard, event } of stream) {
+ *   if (event.t === 'MESSAGE_CREATE') console.log(shard.id.number, event.d.content);
+ * }
+ */
+export class ShardEventStream extends MergedShardStream<ShardEvent, ShardEventItem> {
+  constructor(shards: Iterable<Shard>) {
+    super(
+      shards,
+      { peek: (shard) => shard.peekEvent(), take: (shard) => shard.nextEvent() },
+      (_shard, error) => ({ op: 'error', t: null, s: null, d: error }),
+      (shard, event) => ({ shard, event }),
+    );
   }
 }
 
@@ -165,39 +180,13 @@ export class ShardEventStream implements AsyncIterable<ShardEventItem> {
  *   if (message.type === 'text') forward(shard.id.number, message.text);
  * }
  */
-export class ShardMessageStream implements AsyncIterable<ShardMessageItem> {
-  readonly #stream: MergedStream<ShardMessage>;
-
+export class ShardMessageStream extends MergedShardStream<ShardMessage, ShardMessageItem> {
   constructor(shards: Iterable<Shard>) {
-    this.#stream = new MergedStream(
+    super(
       shards,
       { peek: (shard) => shard.peekMessage(), take: (shard) => shard.nextMessage() },
       (_shard, error) => ({ type: 'error', error }),
+      (shard, message) => ({ shard, message }),
     );
-  }
-
-  /** The shards still in the stream. */
-  get shards(): Shard[] {
-    return this.#stream.shards;
-  }
-
-  /** Adds a shard, also while iterating. */
-  add(shard: Shard): void {
-    this.#stream.add(shard);
-  }
-
-  /** Takes a shard out (it keeps running). Returns whether it was in. */
-  remove(shard: Shard): boolean {
-    return this.#stream.remove(shard);
-  }
-
-  /** The next item, or null once no shard is left. */
-  async next(): Promise<ShardMessageItem | null> {
-    const next = await this.#stream.next();
-    return next === null ? null : { shard: next.shard, message: next.value };
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<ShardMessageItem, void, undefined> {
-    for (let item = await this.next(); item !== null; item = await this.next()) yield item;
   }
 }
