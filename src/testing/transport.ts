@@ -79,9 +79,6 @@ export class Transport {
   readonly compression: TransportCompression;
   readonly #socket: WebSocket;
   readonly #encoder: MessageEncoder | null;
-  /** Payload bytes before compression, and bytes put on the wire. */
-  bytesIn = 0;
-  bytesOut = 0;
 
   constructor(socket: WebSocket, compression: TransportCompression) {
     this.#socket = socket;
@@ -103,9 +100,7 @@ export class Transport {
    */
   send(text: string, pieces = 1, onSent?: () => void): void {
     const raw = Buffer.from(text);
-    this.bytesIn += raw.length;
     const data = this.#encoder === null ? raw : this.#encoder.encode(raw);
-    this.bytesOut += data.length;
     const binary = this.#encoder !== null;
     if (pieces <= 1 || data.length < 2) {
       this.#socket.send(data, { binary }, onSent && (() => onSent()));
@@ -129,11 +124,6 @@ export class Transport {
     const garbage = Buffer.from([0xde, 0xad, 0xbe, 0xef, 0xff, 0xfe, 0x80, 0x81, 0x00, 0x13, 0x37]);
     const data = this.compression === 'zlib-stream' ? Buffer.concat([garbage, ZLIB_SUFFIX]) : garbage;
     this.#socket.send(data, { binary: true });
-  }
-
-  /** Bytes queued in the websocket but not yet written to the socket. */
-  get buffered(): number {
-    return this.#socket.bufferedAmount;
   }
 
   close(): void {
