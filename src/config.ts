@@ -177,7 +177,14 @@ export interface ShardConfig {
    * (or `null`): the shard makes its own in-memory queue with `max_concurrency` 1.
    */
   queue?: Queue | null;
-  /** Bytes one inflated message may reach before the connection is dropped; integer >= 4096, default 128 MiB. */
+  /**
+   * The largest message, in bytes after decompression, the shard takes; integer >= 4096,
+   * default 128 MiB. A larger one is decompressed into a fixed scratch buffer and dropped
+   * (an error item says which dispatch), never gathered in memory. A message whose
+   * websocket frame alone is larger is refused by the websocket layer, which closes the
+   * connection (1009); on resume Discord would send it again, so keep the cap far above
+   * the largest compressed message you expect.
+   */
   maxInflatedSize?: number;
   /**
    * Messages buffered for a consumer that is not reading before the shard stops reading

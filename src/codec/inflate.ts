@@ -6,7 +6,7 @@
 import { loadZstd } from './zstd-binding.js';
 import type { ZstdBinding } from './zstd-binding.js';
 import { scratch } from './scratch.js';
-import { InflatedSizeError, ZlibContext } from './zlib-context.js';
+import { headOf, InflatedSizeError, ZlibContext } from './zlib-context.js';
 
 export { InflatedSizeError } from './zlib-context.js';
 
@@ -37,8 +37,9 @@ export interface Inflater {
    * Takes one websocket message and returns the gateway message it completes, or null
    * when more frames are needed (zlib-stream messages may span several).
    *
-   * @throws Error from the decompressor for corrupt data, {@link InflatedSizeError} past the
-   *   cap; the connection must then be replaced, its context is unusable.
+   * @throws Error from the decompressor for corrupt data: the context is unusable and the
+   *   connection must be replaced. {@link InflatedSizeError} past the cap: when it says
+   *   `discarded`, the message was skipped and the context takes the next one.
    */
   push(data: Buffer): string | null;
   readonly metrics: InflaterMetrics;
@@ -53,8 +54,8 @@ class PlainDecoder implements Inflater {
     this.#limit = limit;
   }
   push(data: Buffer): string {
-    if (data.length > this.#limit) throw new InflatedSizeError(this.#limit);
     this.metrics.bytesIn += data.length;
+    if (data.length > this.#limit) throw new InflatedSizeError(this.#limit, { size: data.length, head: headOf(data) });
     this.metrics.bytesOut += data.length;
     this.metrics.messages += 1;
     return data.toString('utf8');
@@ -68,6 +69,8 @@ class ZlibStreamInflater implements Inflater {
   readonly #limit: number;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /** The message being skipped because it outgrew the cap while its frames still arrive. */
+  #skipping: { size: number; head: string } | null = null;
 
   constructor(limit: number) {
     this.#limit = limit;
@@ -75,9 +78,14 @@ class ZlibStreamInflater implements Inflater {
 
   push(data: Buffer): string | null {
     this.metrics.bytesIn += data.length;
-    // Compressed bytes can only inflate to more, so an over-cap backlog is refused early.
-    if (this.#pendingBytes + data.length > this.#limit) throw new InflatedSizeError(this.#limit);
     const complete = this.#endsWithSuffix(data);
+    if (this.#skipping === null && this.#pendingBytes + data.length > this.#limit) {
+      // Compressed bytes only inflate to more: the message is over the cap. Its frames are
+      // inflated and dropped as they come, so nothing large is held and the context stays in step.
+      this.#skipping = { size: 0, head: '' };
+      for (const part of this.#pending) this.#skip(part);
+    }
+    if (this.#skipping !== null) return this.#skipFrame(data, complete);
     if (!complete) {
       this.#pending.push(data);
       this.#pendingBytes += data.length;
@@ -94,6 +102,27 @@ class ZlibStreamInflater implements Inflater {
     this.metrics.bytesOut += text.length;
     this.metrics.messages += 1;
     return text;
+  }
+
+  #skip(part: Buffer): void {
+    const skipping = this.#skipping as { size: number; head: string };
+    const { size, head } = this.#context.skip(part);
+    if (skipping.size === 0) skipping.head = head;
+    skipping.size += size;
+  }
+
+  /** Drops a frame of the message being skipped; at its end, reports the message as discarded. */
+  #skipFrame(data: Buffer, complete: boolean): null {
+    this.#skip(data);
+    // Only the last bytes are kept, for #endsWithSuffix to see a suffix split across frames.
+    this.#pending = [Buffer.concat([...this.#pending.slice(-3).map((part) => part.subarray(-3)), data.subarray(-3)]).subarray(-3)];
+    this.#pendingBytes = (this.#pending[0] as Buffer).length;
+    if (!complete) return null;
+    const skipped = this.#skipping as { size: number; head: string };
+    this.#skipping = null;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    throw new InflatedSizeError(this.#limit, skipped);
   }
 
   /**
@@ -131,14 +160,23 @@ class ZstdStreamInflater implements Inflater {
   push(data: Buffer): string {
     this.metrics.bytesIn += data.length;
     let parts: Buffer[] | null = null;
+    let head: string | null = null;
     let total = 0;
     let input = data;
     for (;;) {
       const [, produced, consumed] = this.#context.decompressStream(scratch, input);
       total += produced;
-      if (total > this.#limit) throw new InflatedSizeError(this.#limit);
       input = input.subarray(consumed);
       const done = input.length === 0 && produced < scratch.length;
+      if (head === null && total > this.#limit) {
+        // Past the cap the rest is decoded into the scratch and dropped, keeping the context in step.
+        head = headOf(parts?.[0] ?? scratch.subarray(0, produced));
+        parts = null;
+      }
+      if (head !== null) {
+        if (done) throw new InflatedSizeError(this.#limit, { size: total, head });
+        continue;
+      }
       // Output that fits the scratch buffer is decoded in place, without a copy.
       if (done && parts === null) {
         this.metrics.bytesOut += total;

@@ -16,12 +16,45 @@ interface ZlibInternals {
   _writeState: Uint32Array;
 }
 
-/** Raised when a message inflates to more than the allowed size; the context is unusable after it. */
+/** How much of an oversized message's text {@link InflatedSizeError} keeps, for reading its envelope. */
+const HEAD_CHARS = 512;
+
+/**
+ * Raised for a message that inflates to more than the allowed size. With `discarded`,
+ * the whole message went through the decompressor into the scratch buffer and was
+ * thrown away, so the context is still in step for the next message; `head` is the
+ * start of its text. Without it, the message was refused before it was decompressed
+ * and the context must be replaced.
+ */
 export class InflatedSizeError extends RangeError {
-  constructor(readonly limit: number) {
-    super(`inflated message exceeds the ${limit} byte limit`);
+  /** Inflated size in bytes, when the message was decompressed (and discarded). */
+  readonly size: number | null;
+  /** The first characters of the discarded message ('' when not decompressed). */
+  readonly head: string;
+
+  constructor(
+    readonly limit: number,
+    discarded: { readonly size: number; readonly head: string } | null = null,
+  ) {
+    super(
+      discarded === null
+        ? `message exceeds the ${limit} byte limit before decompression`
+        : `inflated message of ${discarded.size} bytes exceeds the ${limit} byte limit: discarded`,
+    );
     this.name = 'InflatedSizeError';
+    this.size = discarded?.size ?? null;
+    this.head = discarded?.head ?? '';
   }
+
+  /** Whether the message was decompressed and thrown away, leaving the context usable. */
+  get discarded(): boolean {
+    return this.size !== null;
+  }
+}
+
+/** The start of an oversized message's text, from its first chunk of output. */
+export function headOf(first: Buffer): string {
+  return first.toString('utf8', 0, Math.min(first.length, HEAD_CHARS));
 }
 
 /**
@@ -50,13 +83,12 @@ export class ZlibContext {
   /**
    * Processes `input` and flushes, returning the output bytes.
    *
-   * @throws Error with zlib's message and `code` (e.g. `Z_DATA_ERROR`) for corrupt input,
-   *   or {@link InflatedSizeError} when the output passes `maxOutput` bytes; either way the
-   *   context is closed and must be replaced.
+   * @throws Error with zlib's message and `code` (e.g. `Z_DATA_ERROR`) for corrupt input;
+   *   the context is then unusable and must be replaced.
    */
-  process(input: Buffer, maxOutput = Number.POSITIVE_INFINITY, flush: number = zlib.constants.Z_SYNC_FLUSH): Buffer {
+  process(input: Buffer, flush: number = zlib.constants.Z_SYNC_FLUSH): Buffer {
     const parts: Buffer[] = [];
-    const total = this.#run(input, maxOutput, flush, (produced) => parts.push(Buffer.from(scratch.subarray(0, produced))));
+    const total = this.#run(input, flush, (produced) => parts.push(Buffer.from(scratch.subarray(0, produced))));
     return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
   }
 
@@ -64,21 +96,44 @@ export class ZlibContext {
    * Processes `input` and returns the output decoded as UTF-8. Output that fits the scratch
    * buffer (almost every gateway message) is decoded in place, without a copy.
    *
-   * @throws as {@link ZlibContext.process}.
+   * @throws as {@link ZlibContext.process}; {@link InflatedSizeError} (discarded) when the
+   *   output passes `maxOutput` bytes: what is past the cap is never gathered, and the
+   *   context stays usable.
    */
   processToString(input: Buffer, maxOutput = Number.POSITIVE_INFINITY): string {
     let parts: Buffer[] | null = null;
     let single = -1;
-    const total = this.#run(input, maxOutput, zlib.constants.Z_SYNC_FLUSH, (produced, last) => {
-      if (parts === null && last) single = produced;
+    let head: string | null = null;
+    const total = this.#run(input, zlib.constants.Z_SYNC_FLUSH, (produced, last, total) => {
+      if (head !== null) return;
+      if (total > maxOutput) {
+        head = headOf(parts?.[0] ?? scratch.subarray(0, produced));
+        parts = null;
+      } else if (parts === null && last) single = produced;
       else (parts ??= []).push(Buffer.from(scratch.subarray(0, produced)));
     });
+    if (head !== null) throw new InflatedSizeError(maxOutput, { size: total, head });
     if (single >= 0) return scratch.toString('utf8', 0, single);
     return Buffer.concat(parts ?? [], total).toString('utf8');
   }
 
+  /**
+   * Decompresses `input` into the scratch buffer and throws the output away, keeping the
+   * context in step: how a message over the size cap is skipped while it still arrives.
+   * Returns the size of the output and the start of its text.
+   *
+   * @throws as {@link ZlibContext.process}.
+   */
+  skip(input: Buffer): { size: number; head: string } {
+    let head = '';
+    const size = this.#run(input, zlib.constants.Z_SYNC_FLUSH, (produced, _last, total) => {
+      if (produced > 0 && total === produced) head = headOf(scratch.subarray(0, produced));
+    });
+    return { size, head };
+  }
+
   /** Feeds `input` through the native handle, handing each filled stretch of scratch to `take`. */
-  #run(input: Buffer, maxOutput: number, flush: number, take: (produced: number, last: boolean) => void): number {
+  #run(input: Buffer, flush: number, take: (produced: number, last: boolean, total: number) => void): number {
     const handle = this.#internals._handle;
     if (handle === null) throw new Error('zlib context is closed');
     const state = this.#internals._writeState;
@@ -93,12 +148,8 @@ export class ZlibContext {
       const inLeft = state[1] as number;
       const produced = scratch.length - outLeft;
       total += produced;
-      if (total > maxOutput) {
-        this.close();
-        throw new InflatedSizeError(maxOutput);
-      }
       const last = outLeft !== 0;
-      if (produced > 0 || last) take(produced, last);
+      if (produced > 0 || last) take(produced, last, total);
       inOffset += inLength - inLeft;
       inLength = inLeft;
       if (last) return total;

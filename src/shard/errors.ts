@@ -13,7 +13,7 @@ export type ShardErrorKind =
   | 'Timeout'
   /** A message could not be decompressed, or inflated past the size cap. */
   | 'Decompressing'
-  /** A message was not valid JSON or not a gateway payload. */
+  /** A message was not valid JSON, not a gateway payload, or one the protocol forbids (a HELLO without an interval, a dispatch without a new sequence number). */
   | 'Deserializing'
   /** No heartbeat ACK arrived between two heartbeats. */
   | 'Zombie'
@@ -27,7 +27,7 @@ export type ShardErrorKind =
  *
  * @example
  * for await (const event of shard) {
- *   if (event.op === 'error') console.warn(event.error.kind, event.error.message);
+ *   if (event.op === 'error') console.warn(event.d.kind, event.d.message);
  * }
  */
 export class ShardError extends Error {

@@ -7,7 +7,7 @@ import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import type { GatewayHelloData, GatewayReadyDispatchData, GatewayReceivePayload } from 'discord-api-types/v10';
 import WebSocket from 'ws';
 import type { DispatchEventName } from '../codec/event-types.js';
-import { createInflater } from '../codec/inflate.js';
+import { createInflater, InflatedSizeError } from '../codec/inflate.js';
 import type { Inflater, InflaterMetrics } from '../codec/inflate.js';
 import { peekPayload } from '../codec/peek.js';
 import { resolveShardConfig } from '../config.js';
@@ -22,6 +22,7 @@ import { ShardError } from './errors.js';
 import { isKnownPayload } from './events.js';
 import type { ShardEvent, ShardMessage } from './events.js';
 import { Latency } from './latency.js';
+import { helloProblem, isSequence, readyProblem } from './payload-checks.js';
 import { CommandRatelimiter } from './ratelimiter.js';
 import { Session } from './session.js';
 import { ShardId } from './shard-id.js';
@@ -509,6 +510,10 @@ export class Shard {
     try {
       text = connection.inflater.push(data);
     } catch (error) {
+      if (error instanceof InflatedSizeError && error.discarded) {
+        this.#onOversized(error);
+        return;
+      }
       this.#push({ kind: 'error', error: new ShardError('Decompressing', `could not decompress a message: ${(error as Error).message}`, { cause: error }) });
       this.#drop(connection, { identify: false, delayMs: 0 });
       return;
@@ -517,22 +522,63 @@ export class Shard {
     let envelope: { readonly op: number; readonly s?: unknown; readonly t?: unknown } | null = peekPayload(text);
     let payload: GatewayReceivePayload | null = null;
     if (envelope === null || envelope.op !== (GatewayOpcodes.Dispatch as number) || envelope.t === GatewayDispatchEvents.Ready || envelope.t === GatewayDispatchEvents.Resumed) {
-      payload = this.#parse(text);
+      payload = this.#parse(connection, text);
       if (payload === null) return;
+      // Checked before anything counts or is delivered: a refused READY must not advance the sequence.
+      const problem = this.#controlProblem(connection, payload);
+      if (problem !== null) {
+        this.#push({ kind: 'error', error: new ShardError('Deserializing', `${problem}: reconnecting`) });
+        this.#drop(connection, { identify: false, delayMs: 0 });
+        return;
+      }
       envelope = payload;
     }
-    if (envelope.op === (GatewayOpcodes.Dispatch as number) && typeof envelope.s === 'number') this.#sequence = envelope.s;
+    if (envelope.op === (GatewayOpcodes.Dispatch as number)) {
+      if (!isSequence(envelope.s)) {
+        this.#push({ kind: 'error', error: new ShardError('Deserializing', `a dispatch had no valid sequence number (s: ${String(envelope.s)}): skipped`) });
+        return;
+      }
+      // Sequences only grow within a session: a repeated one was delivered already.
+      if (envelope.s <= this.#sequence) {
+        this.#push({ kind: 'error', error: new ShardError('Deserializing', `a dispatch repeated sequence ${envelope.s} (already at ${this.#sequence}): skipped`) });
+        return;
+      }
+      this.#sequence = envelope.s;
+    }
     this.#push({ kind: 'payload', text, payload, wanted: this.#wanted(envelope.op, envelope.t) });
     if (payload !== null) this.#handle(connection, payload);
   }
 
-  /** A whole payload, or null after queueing a `Deserializing` error for text that is not one. */
-  #parse(text: string): GatewayReceivePayload | null {
+  /**
+   * Why the shard cannot act on a HELLO or READY, or null. Such a connection is replaced
+   * (with backoff, should the server repeat it) rather than crash or run broken timers.
+   */
+  #controlProblem(connection: Connection, payload: GatewayReceivePayload): string | null {
+    if (payload.op === GatewayOpcodes.Hello) return connection.heartbeatTimer === null ? helloProblem(payload.d) : 'a second HELLO on one connection';
+    if (payload.op === GatewayOpcodes.Dispatch && payload.t === GatewayDispatchEvents.Ready) return readyProblem(payload.d);
+    return null;
+  }
+
+  /** A message over `maxInflatedSize` was skipped whole; its sequence still counts, so a resume does not replay it. */
+  #onOversized(error: InflatedSizeError): void {
+    const head = peekPayload(error.head);
+    const what = head?.op === (GatewayOpcodes.Dispatch as number) && isSequence(head.s) ? ` (${String(head.t)}, sequence ${head.s})` : '';
+    if (what !== '') this.#sequence = head?.s as number;
+    this.#push({ kind: 'error', error: new ShardError('Decompressing', `${error.message}${what}; raise maxInflatedSize to receive it`, { cause: error }) });
+  }
+
+  /**
+   * A whole payload, or null after queueing a `Deserializing` error for text that is not one.
+   * Text that is not JSON at all also replaces the connection: on a compressed transport it
+   * means the context may be out of step, and a resume re-sends any dispatch it hid.
+   */
+  #parse(connection: Connection, text: string): GatewayReceivePayload | null {
     let payload: unknown;
     try {
       payload = JSON.parse(text);
     } catch (error) {
-      this.#push({ kind: 'error', error: new ShardError('Deserializing', `a message was not valid JSON: ${(error as Error).message}`, { cause: error }) });
+      this.#push({ kind: 'error', error: new ShardError('Deserializing', `a message was not valid JSON: ${(error as Error).message}; reconnecting`, { cause: error }) });
+      this.#drop(connection, { identify: false, delayMs: 0 });
       return null;
     }
     if (typeof payload !== 'object' || payload === null || typeof (payload as { op?: unknown }).op !== 'number') {
@@ -574,8 +620,9 @@ export class Shard {
         this.#drop(connection, { identify: false, delayMs: 0 });
         break;
       case GatewayOpcodes.InvalidSession:
-        if (payload.d) this.#drop(connection, { identify: false, delayMs: 0 });
-        else this.#drop(connection, { identify: true, delayMs: 1_000 + Math.random() * 4_000 });
+        // Only an explicit `false` ends the session; anything else tries the free resume first.
+        if (payload.d === false) this.#drop(connection, { identify: true, delayMs: 1_000 + Math.random() * 4_000 });
+        else this.#drop(connection, { identify: false, delayMs: 0 });
         break;
       case GatewayOpcodes.Dispatch:
         if (payload.t === GatewayDispatchEvents.Ready) this.#onReady(connection, payload.d);

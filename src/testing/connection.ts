@@ -204,6 +204,9 @@ export class GatewayConnection implements SessionSink {
       case 'split-message':
         this.#splitNext = Math.max(2, fault.pieces ?? 8);
         break;
+      case 'raw-frame':
+        this.#transport.sendRaw(fault.data, fault);
+        break;
       default:
         throw new TypeError(`fault ${fault.type} is armed for a new connection or READY, not applied to a live one`);
     }

@@ -41,10 +41,27 @@ export type Fault =
   /** Hold READY (and what follows) of the target shard's next IDENTIFY for `ms`. */
   | { readonly type: 'delay-ready'; readonly ms: number }
   /** Never send READY for the target shard's next IDENTIFY. */
-  | { readonly type: 'withhold-ready' };
+  | { readonly type: 'withhold-ready' }
+  /**
+   * Send any bytes as one websocket message, as a broken or hostile server might. `data`
+   * goes through the connection's compression unless `encode` is false, is then cut to its
+   * first `truncate` bytes and has the byte at `corruptAt` inverted, and goes out as a
+   * binary message (a text one when `binary` is false). Chaos never picks it: it needs data.
+   */
+  | {
+      readonly type: 'raw-frame';
+      readonly data: string | Uint8Array;
+      readonly encode?: boolean;
+      readonly truncate?: number;
+      readonly corruptAt?: number;
+      readonly binary?: boolean;
+    };
 
 /** The name of a fault kind. */
 export type FaultType = Fault['type'];
+
+/** The fault kinds chaos can draw at random (all but `raw-frame`, which needs data). */
+export type RandomFaultType = Exclude<FaultType, 'raw-frame'>;
 
 /**
  * Where a fault applies: the live connections of a shard, or one connection by id.
@@ -70,11 +87,11 @@ export interface ChaosOptions {
   /** Mean time between two faults across the whole gateway, in ms (exponentially distributed). */
   readonly meanIntervalMs: number;
   /** Relative weights of the fault kinds; a kind left out is never chosen. Defaults to all kinds. */
-  readonly weights?: Partial<Record<FaultType, number>>;
+  readonly weights?: Partial<Record<RandomFaultType, number>>;
 }
 
 /** Default chaos mix: frequent network faults, rare expensive ones. */
-export const DEFAULT_CHAOS_WEIGHTS: Readonly<Record<FaultType, number>> = {
+export const DEFAULT_CHAOS_WEIGHTS: Readonly<Record<RandomFaultType, number>> = {
   drop: 10,
   close: 10,
   reconnect: 8,
@@ -99,8 +116,8 @@ export const DEFAULT_CHAOS_WEIGHTS: Readonly<Record<FaultType, number>> = {
  * @example
  * const fault = randomFault(new Random(1), DEFAULT_CHAOS_WEIGHTS);
  */
-export function randomFault(rng: Random, weights: Partial<Record<FaultType, number>>): Fault {
-  const type = rng.weighted(weights as Record<FaultType, number>);
+export function randomFault(rng: Random, weights: Partial<Record<RandomFaultType, number>>): Fault {
+  const type = rng.weighted(weights as Record<RandomFaultType, number>);
   switch (type) {
     case 'close':
       return { type, code: rng.pick(SURVIVABLE_CLOSE_CODES) };
@@ -123,7 +140,7 @@ export function randomFault(rng: Random, weights: Partial<Record<FaultType, numb
  * test script fails loudly instead of doing nothing.
  */
 export function validateFault(fault: Fault): void {
-  if (!(fault.type in DEFAULT_CHAOS_WEIGHTS)) throw new TypeError(`unknown fault type ${JSON.stringify(fault.type)}`);
+  if (!(fault.type in DEFAULT_CHAOS_WEIGHTS) && fault.type !== 'raw-frame') throw new TypeError(`unknown fault type ${JSON.stringify(fault.type)}`);
   const positive = (name: string, value: number | undefined): void => {
     if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
       throw new TypeError(`fault ${fault.type}: ${name} must be a non-negative number, got ${String(value)}`);
@@ -144,6 +161,13 @@ export function validateFault(fault: Fault): void {
       break;
     case 'split-message':
       positive('pieces', fault.pieces);
+      break;
+    case 'raw-frame':
+      if (typeof fault.data !== 'string' && !(fault.data instanceof Uint8Array)) {
+        throw new TypeError('fault raw-frame: data must be a string or a Uint8Array');
+      }
+      positive('truncate', fault.truncate);
+      positive('corruptAt', fault.corruptAt);
       break;
     default:
       break;

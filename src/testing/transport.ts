@@ -126,6 +126,21 @@ export class Transport {
     this.#socket.send(data, { binary: true });
   }
 
+  /**
+   * Sends `data` as one websocket message, optionally compressed on the connection's
+   * context first, then cut and corrupted: see the `raw-frame` fault.
+   */
+  sendRaw(data: string | Uint8Array, options: { encode?: boolean; truncate?: number; corruptAt?: number; binary?: boolean }): void {
+    const raw = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    let bytes = options.encode === false || this.#encoder === null ? Buffer.from(raw) : this.#encoder.encode(raw);
+    if (options.truncate !== undefined) bytes = bytes.subarray(0, options.truncate);
+    if (options.corruptAt !== undefined && bytes.length > 0) {
+      const at = options.corruptAt % bytes.length;
+      bytes[at] = (bytes[at] as number) ^ 0xff;
+    }
+    this.#socket.send(bytes, { binary: options.binary ?? true });
+  }
+
   close(): void {
     this.#encoder?.close();
   }

@@ -1,4 +1,5 @@
 // Transport decompression: frames to messages for zlib-stream, zstd-stream and plain JSON.
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createInflater, InflatedSizeError } from '../../src/codec/inflate.js';
 import { ZlibContext } from '../../src/codec/zlib-context.js';
@@ -27,12 +28,27 @@ describe('zlib-stream', () => {
     }
   });
 
-  it('refuses a message over the cap, also while it is still being buffered', () => {
+  it('skips a message over the cap, whole or while its frames still arrive, and decodes the next', () => {
     const deflate = new ZlibContext('deflate');
-    const big = deflate.process(Buffer.from('z'.repeat(200_000)));
-    expect(() => createInflater('zlib-stream', 10_000).push(big)).toThrow(InflatedSizeError);
-    const pending = createInflater('zlib-stream', 100);
-    expect(() => pending.push(Buffer.alloc(101, 1))).toThrow(InflatedSizeError);
+    const inflater = createInflater('zlib-stream', 10_000);
+    const big = deflate.process(Buffer.from(`{"t":"GUILD_CREATE","s":3,"op":0,"d":"${'z'.repeat(200_000)}"}`));
+    expect(() => inflater.push(big)).toThrow(expect.objectContaining({ name: 'InflatedSizeError', discarded: true }));
+    expect(inflater.push(deflate.process(Buffer.from('{"op":11}')))).toBe('{"op":11}');
+    // Incompressible, so its compressed frames alone pass the cap before the message ends.
+    const noise = randomBytes(30_000).toString('base64');
+    const split = deflate.process(Buffer.from(`{"t":"GUILD_CREATE","s":4,"op":0,"d":"${noise}"}`));
+    expect(split.length).toBeGreaterThan(10_000);
+    const frames = [split.subarray(0, 6_000), split.subarray(6_000, 12_000), split.subarray(12_000, split.length - 2), split.subarray(split.length - 2)];
+    for (const frame of frames.slice(0, -1)) expect(inflater.push(frame)).toBeNull();
+    let thrown: unknown;
+    try {
+      inflater.push(frames.at(-1) as Buffer);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InflatedSizeError);
+    expect(thrown).toMatchObject({ discarded: true, head: expect.stringContaining('"s":4') });
+    expect(inflater.push(deflate.process(Buffer.from('{"op":11,"d":1}')))).toBe('{"op":11,"d":1}');
   });
 });
 
@@ -55,5 +71,6 @@ describe('no compression', () => {
     const inflater = createInflater(null, 20);
     expect(inflater.push(Buffer.from('{"op":11}'))).toBe('{"op":11}');
     expect(() => inflater.push(Buffer.alloc(21))).toThrow(InflatedSizeError);
+    expect(inflater.push(Buffer.from('{"op":1}'))).toBe('{"op":1}');
   });
 });

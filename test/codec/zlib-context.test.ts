@@ -37,10 +37,29 @@ describe('ZlibContext', () => {
     expect(() => inflate.process(Buffer.from([1, 2, 3, 4, 0, 0, 0xff, 0xff]))).toThrow(expect.objectContaining({ code: 'Z_DATA_ERROR' }));
   });
 
-  it('refuses output above the cap before gathering it all', () => {
+  it('skips output above the cap without gathering it, and stays in step for the next message', () => {
     const deflate = new ZlibContext('deflate');
     const inflate = new ZlibContext('inflate');
-    expect(() => inflate.process(deflate.process(Buffer.alloc(10_000_000)), 100_000)).toThrow(InflatedSizeError);
-    expect(() => inflate.process(Buffer.from([0]))).toThrow(/closed/);
+    const huge = `{"t":"GUILD_CREATE","s":7,"op":0,"d":"${'x'.repeat(10_000_000)}"}`;
+    let thrown: unknown;
+    try {
+      inflate.processToString(deflate.process(Buffer.from(huge)), 100_000);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InflatedSizeError);
+    expect(thrown).toMatchObject({ discarded: true, size: huge.length, head: expect.stringMatching(/^\{"t":"GUILD_CREATE","s":7,"op":0,"d":"x+$/) });
+    expect(inflate.processToString(deflate.process(Buffer.from('{"op":11}')))).toBe('{"op":11}');
+  });
+
+  it('skip() inflates and drops, reporting the size and the start of the text', () => {
+    const deflate = new ZlibContext('deflate');
+    const inflate = new ZlibContext('inflate');
+    const compressed = deflate.process(Buffer.from(`{"op":0,"d":"${'y'.repeat(600_000)}"}`));
+    const first = inflate.skip(compressed.subarray(0, 100));
+    const rest = inflate.skip(compressed.subarray(100));
+    expect(first.head.startsWith('{"op":0,"d":"yyy')).toBe(true);
+    expect(first.size + rest.size).toBe(600_000 + 15);
+    expect(inflate.processToString(deflate.process(Buffer.from('{"op":11}')))).toBe('{"op":11}');
   });
 });
