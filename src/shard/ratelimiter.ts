@@ -9,17 +9,18 @@
  * included.
  */
 
-/** Heartbeats are never reserved below this many commands, whatever the interval. */
-const MIN_COMMANDS_PER_PERIOD = 110;
+/** A connection always keeps this many commands, whatever the interval. */
+const MIN_COMMANDS_PER_PERIOD = 1;
 
 /**
  * How many of the 120 payloads per 60 s a connection may spend on commands: 120 minus
  * the heartbeats the interval needs in a period (rounded up) minus one spare for a beat
- * the server asks for with op 1; never less than 110, so a faulty tiny interval cannot
- * starve commands.
+ * the server asks for with op 1. Heartbeats come first, as going over the limit closes the
+ * connection: a 1 s interval leaves 59, and one under about half a second (no real gateway
+ * sends that) leaves the floor of 1.
  *
  * @param heartbeatIntervalMs - `heartbeat_interval` from Hello, in milliseconds.
- * @returns 117 for the usual 41 250 ms, 118 for 60 000 ms or more, 110 at the floor.
+ * @returns 117 for the usual 41 250 ms, 118 for 60 000 ms or more, 1 at the floor.
  * @throws RangeError if the interval is not a positive finite number.
  *
  * @example

@@ -37,11 +37,11 @@ describe('commandsPerPeriod', () => {
     expect(commandsPerPeriod(3_600_000)).toBe(118);
   });
 
-  it('never gives commands less than 110', () => {
-    expect(commandsPerPeriod(6_000)).toBe(110); // 10 beats + 1 would leave 109
-    expect(commandsPerPeriod(1_000)).toBe(110);
-    expect(commandsPerPeriod(1)).toBe(110);
-    expect(commandsPerPeriod(0.001)).toBe(110);
+  it('puts heartbeats first for short intervals, keeping at least one command', () => {
+    expect(commandsPerPeriod(6_000)).toBe(109); // 10 beats + 1 spare
+    expect(commandsPerPeriod(1_000)).toBe(59);
+    expect(commandsPerPeriod(1)).toBe(1);
+    expect(commandsPerPeriod(0.001)).toBe(1);
   });
 
   it('refuses a non-positive or non-finite interval', () => {

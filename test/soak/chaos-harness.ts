@@ -1,15 +1,25 @@
 /**
  * The chaos soak: a fleet of real shards with zlib-stream against FakeGateway's seeded
- * chaos mode, read through one merged stream, then checked against the simulator's log.
+ * chaos mode, read through one merged stream while every shard sends commands as fast as
+ * its ratelimiter lets it, then checked against the simulator's log. The simulator runs in
+ * a child process (`gateway-process.ts`), so the heap and handles measured are gloaming's.
  * Used by the short test in `npm test` and by `npm run soak -- --minutes N`.
  */
-import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { GatewayDispatchEvents, GatewayOpcodes, PresenceUpdateStatus } from 'discord-api-types/v10';
 import { closeAll, createRange } from '../../src/fleet/create.js';
 import { ShardEventStream } from '../../src/fleet/merged-stream.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
+import { updatePresence } from '../../src/shard/commands.js';
+import { ShardError } from '../../src/shard/errors.js';
 import type { Shard } from '../../src/shard/shard.js';
-import { FakeGateway } from '../../src/testing/index.js';
 import type { FaultType } from '../../src/testing/index.js';
+import type { GatewayReady, GatewayReport, GatewayRequest } from './gateway-process.js';
 
 /** How to run a soak. */
 export interface ChaosOptions {
@@ -33,14 +43,99 @@ export interface ChaosReport {
   sessions: number;
   identifyRejectedForConcurrency: number;
   errorsByKind: Record<string, number>;
-  heapMb: { start: number; end: number };
+  commands: { sent: number; received: number; oversizedRefused: number };
+  /** Heap used after a full GC: when the warm-up ended, at the end, and every sample between. */
+  heapMb: { warm: number; end: number; samples: number[] };
   handles: { start: number; end: number };
   problems: string[];
 }
 
+/** What the consumer read of one session, kept small: counts and gaps, not every sequence. */
+interface SessionRead {
+  readonly id: string;
+  last: number;
+  count: number;
+  repeated: number;
+  /** Sequences the consumer never saw, as [first, last] ranges. */
+  readonly gaps: [number, number][];
+}
+
+/** Heap growth allowed between the end of the warm-up and the end of the run. */
+const HEAP_GROWTH_LIMIT_MB = 16;
+const GATEWAY_PROCESS = fileURLToPath(new URL('./gateway-process.ts', import.meta.url));
+
 const activeHandles = (): number => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
-const heapMb = (): number => Math.round((process.memoryUsage().heapUsed / 1024 / 1024) * 10) / 10;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+/** Heap used after a full collection, in MB. */
+const heapMb = (): number => {
+  gc();
+  return Math.round((process.memoryUsage().heapUsed / 1024 / 1024) * 10) / 10;
+};
+
+/** The simulator in its own process, driven by request and reply. */
+class GatewayProcess {
+  readonly #child: ChildProcess;
+  readonly #pending = new Map<number, (result: unknown) => void>();
+  #nextId = 1;
+
+  private constructor(child: ChildProcess) {
+    this.#child = child;
+    child.on('message', (message: { id?: number; result?: unknown }) => {
+      if (message.id === undefined) return;
+      this.#pending.get(message.id)?.(message.result);
+      this.#pending.delete(message.id);
+    });
+  }
+
+  static async start(options: object): Promise<{ gateway: GatewayProcess; url: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', GATEWAY_PROCESS, JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const [ready] = (await Promise.race([
+      once(child, 'message'),
+      once(child, 'exit').then(([code]) => Promise.reject(new Error(`the soak's FakeGateway process exited with ${String(code)} before listening`))),
+    ])) as [GatewayReady];
+    return { gateway: new GatewayProcess(child), url: ready.url };
+  }
+
+  request(type: 'faults'): Promise<number>;
+  request(type: 'report'): Promise<GatewayReport>;
+  request(type: 'stop-chaos' | 'close'): Promise<null>;
+  request(type: 'chaos', extra: { seed: number; meanIntervalMs: number }): Promise<null>;
+  request(type: GatewayRequest['type'], extra: object = {}): Promise<unknown> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#pending.set(id, resolve);
+      this.#child.send({ id, type, ...extra });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.request('close');
+    if (this.#child.exitCode === null) await once(this.#child, 'exit');
+  }
+}
+
+/** Sends presence updates as fast as the shard's ratelimiter allows, and now and then one over 4096 bytes. */
+async function sendCommands(shard: Shard, running: () => boolean, counts: ChaosReport['commands'], problems: string[]): Promise<void> {
+  const presence = updatePresence({ since: null, activities: [{ name: 'a soak', type: 0 }], status: PresenceUpdateStatus.Online, afk: false });
+  const oversized = JSON.stringify({ op: GatewayOpcodes.PresenceUpdate, d: { ...presence.d, pad: 'x'.repeat(4096) } });
+  for (let i = 1; running(); i++) {
+    try {
+      if (i % 50 === 0) {
+        await shard.send(oversized);
+        problems.push(`shard ${shard.id.number}: a ${oversized.length} byte payload was sent`);
+      } else {
+        await shard.command(presence);
+        counts.sent += 1;
+      }
+    } catch (error) {
+      if (!(error instanceof ShardError && error.kind === 'Sending')) throw error;
+      if (error.message.includes('4096')) counts.oversizedRefused += 1;
+      else return; // the shard closed
+    }
+  }
+}
 
 /**
  * Runs the soak and checks it.
@@ -49,7 +144,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * const report = await runChaos({ shards: 16, durationMs: 20_000, seed: 1, meanIntervalMs: 250, rate: 20 });
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const gateway = await FakeGateway.start({
+  const problems: string[] = [];
+  const onCrash = (error: unknown): void => void problems.push(`unhandled: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+  const { gateway, url } = await GatewayProcess.start({
     shards: options.shards,
     maxConcurrency: options.shards,
     identifyInterval: 100,
@@ -59,21 +158,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     heartbeatInterval: 1_000,
     reconnectGrace: 1_000,
   });
-  const problems: string[] = [];
   const handlesStart = activeHandles();
-  const heapStart = heapMb();
   const queue = new InMemoryQueue(options.shards, 1000, 86_400_000, 1000, { intervalMs: 150 });
   const shards = createRange({ start: 0, end: options.shards }, options.shards, {
     token: 'soak-token',
     intents: 513,
-    gatewayUrl: gateway.url,
+    gatewayUrl: url,
     allowInsecureUrls: true,
     queue,
     timeouts: { connect: 2_000, hello: 4_000, ready: 6_000 },
     backoff: { initial: 200, max: 2_000, jitter: true },
   });
-  // Per shard: the sessions read, each a list of sequences (a READY starts one).
-  const read = new Map<Shard, { session: string; sequences: number[] }[]>(shards.map((shard) => [shard, []]));
+  const read = new Map<Shard, SessionRead[]>(shards.map((shard) => [shard, []]));
   const errorsByKind: Record<string, number> = {};
   let dispatchesRead = 0;
   const reading = (async () => {
@@ -81,22 +177,39 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (event.op === 'error') errorsByKind[event.d.kind] = (errorsByKind[event.d.kind] ?? 0) + 1;
       if (event.op !== GatewayOpcodes.Dispatch) continue;
       dispatchesRead += 1;
-      const sessions = read.get(shard) as { session: string; sequences: number[] }[];
-      if (event.t === GatewayDispatchEvents.Ready) sessions.push({ session: event.d.session_id, sequences: [] });
-      sessions.at(-1)?.sequences.push(event.s);
+      const sessions = read.get(shard) as SessionRead[];
+      if (event.t === GatewayDispatchEvents.Ready) sessions.push({ id: event.d.session_id, last: 0, count: 0, repeated: 0, gaps: [] });
+      const session = sessions.at(-1);
+      if (session === undefined) continue;
+      session.count += 1;
+      if (event.s <= session.last) session.repeated += 1;
+      else {
+        if (event.s > session.last + 1) session.gaps.push([session.last + 1, event.s - 1]);
+        session.last = event.s;
+      }
     }
   })();
 
   const started = Date.now();
   while (!shards.every((shard) => shard.state.kind === 'Active')) await sleep(50);
-  const chaos = gateway.chaos({ seed: options.seed, meanIntervalMs: options.meanIntervalMs });
+  let commanding = true;
+  const commands = { sent: 0, received: 0, oversizedRefused: 0 };
+  const sending = Promise.all(shards.map((shard) => sendCommands(shard, () => commanding, commands, problems)));
+  await gateway.request('chaos', { seed: options.seed, meanIntervalMs: options.meanIntervalMs });
+  // Warm-up: a quarter of the run (at most 5 minutes) fills pools, caches and JIT before the heap baseline.
+  const warmUntil = started + Math.min(options.durationMs / 4, 300_000);
+  const heapSamples: number[] = [];
+  let heapWarm: number | null = null;
   while (Date.now() - started < options.durationMs) {
-    await sleep(Math.min(5_000, options.durationMs));
+    await sleep(Math.min(5_000, options.durationMs / 4));
+    const heap = heapMb();
+    heapSamples.push(heap);
+    if (heapWarm === null && Date.now() >= warmUntil) heapWarm = heap;
     options.progress?.(
-      `${Math.round((Date.now() - started) / 1000)} s: ${gateway.log.ofType('fault').length} faults, ${dispatchesRead} dispatches read, heap ${heapMb()} MB, ${activeHandles()} handles`,
+      `${Math.round((Date.now() - started) / 1000)} s: ${await gateway.request('faults')} faults, ${dispatchesRead} dispatches read, ${commands.sent} commands sent, heap ${heap} MB, ${activeHandles()} handles`,
     );
   }
-  chaos.stop();
+  await gateway.request('stop-chaos');
   // Faults still in flight (delayed HELLO/READY, backoff) settle; every shard must come back.
   const settleBy = Date.now() + 30_000;
   while (!shards.every((shard) => shard.state.kind === 'Active')) {
@@ -108,60 +221,54 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
   // Let every live session's traffic catch up, then check it all arrived.
   await sleep(1_500);
-  const live = new Map(gateway.sessions().filter((session) => session.state === 'attached').map((session) => [session.id, session]));
+  const heapEnd = heapMb();
+  commanding = false;
+  const server = await gateway.request('report');
   await closeAll(shards);
-  await reading;
+  await Promise.all([reading, sending]);
+  await gateway.close();
+  await sleep(200);
+  process.off('uncaughtException', onCrash);
+  process.off('unhandledRejection', onCrash);
 
-  // Dispatches with names no client knows (a chaos fault) count for the session but are
-  // skipped by nextEvent by design: they count as read.
-  const known = new Set<string>(Object.values(GatewayDispatchEvents));
-  const unknownBySession = new Map<string, number[]>();
-  for (const entry of gateway.log.ofType('dispatch')) {
-    if (!known.has(entry.t)) unknownBySession.set(entry.session, [...(unknownBySession.get(entry.session) ?? []), entry.sequence]);
-  }
+  const live = new Map(server.liveSessions.map((session) => [session.id, session.sequence]));
   for (const [shard, sessions] of read) {
-    for (const { session, sequences } of sessions) {
-      const all = [...new Set([...sequences, ...(unknownBySession.get(session) ?? [])])].sort((a, b) => a - b);
-      const duplicates = sequences.length - new Set(sequences).size;
-      const gap = all.findIndex((sequence, i) => sequence !== i + 1);
-      if (duplicates > 0 || gap >= 0 || sequences.some((sequence, i) => i > 0 && sequence <= (sequences[i - 1] as number))) {
-        problems.push(`shard ${shard.id.number} session ${session.slice(0, 8)}: ${duplicates} repeated, first gap at ${gap + 1}, order ${sequences.slice(0, 5).join(',')}…`);
+    for (const session of sessions) {
+      // Dispatches with names no client knows (a chaos fault) are skipped by nextEvent by design.
+      const unknown = new Set(server.unknownSequences[session.id] ?? []);
+      const missing = session.gaps.flatMap(([first, last]) => Array.from({ length: last - first + 1 }, (_, i) => first + i)).filter((s) => !unknown.has(s));
+      if (session.repeated > 0 || missing.length > 0) {
+        problems.push(`shard ${shard.id.number} session ${session.id.slice(0, 8)}: ${session.repeated} repeated or out of order, ${missing.length} missing (first ${String(missing[0])})`);
       }
     }
     const last = sessions.at(-1);
-    const server = last && live.get(last.session);
-    if (server && Math.max(0, ...(last?.sequences ?? [])) < server.sequence - options.rate) {
-      problems.push(`shard ${shard.id.number}: read up to ${String(last?.sequences.at(-1))} of ${server.sequence} in its live session`);
+    const sent = last && live.get(last.id);
+    if (last && sent !== undefined && last.last < sent - options.rate) {
+      problems.push(`shard ${shard.id.number}: read up to ${last.last} of ${sent} in its live session`);
     }
   }
+  if (server.identifyRejectedForConcurrency > 0) problems.push(`${server.identifyRejectedForConcurrency} identifies refused for concurrency (op 9)`);
+  // A new session is unavoidable only after a fault that ends one, a READY that never came, or a refused resume.
+  const allowed = options.shards + server.sessionEndingFaults + server.resumesRejected;
+  if (server.identifies > allowed) problems.push(`${server.identifies} identifies where at most ${allowed} were unavoidable`);
+  for (const close of server.imposedCloses) problems.push(`the simulator closed a connection with ${close.code} (${close.reason})`);
+  if (commands.oversizedRefused === 0) problems.push('no oversized payload was tried');
+  commands.received = server.commandsReceived;
 
-  const faults: Partial<Record<FaultType, number>> = {};
-  for (const entry of gateway.log.ofType('fault')) faults[entry.fault.type] = (faults[entry.fault.type] ?? 0) + 1;
-  const identifies = gateway.log.ofType('identify').length;
-  const identifyRejectedForConcurrency = gateway.log.ofType('identify-rejected').filter((e) => e.reason === 'concurrency').length;
-  if (identifyRejectedForConcurrency > 0) problems.push(`${identifyRejectedForConcurrency} identifies refused for concurrency (op 9)`);
-  // A new session is unavoidable only after a fault that ends one or a READY that never came.
-  const sessionEnding = gateway.log
-    .ofType('fault')
-    .filter((e) => (e.fault.type === 'invalid-session' && !e.fault.resumable) || (e.fault.type === 'close' && (e.fault.code === 4007 || e.fault.code === 4009)) || e.fault.type === 'withhold-ready' || e.fault.type === 'delay-ready').length;
-  const resumesRejected = gateway.log.ofType('resume-rejected').length;
-  const allowed = options.shards + sessionEnding + resumesRejected;
-  if (identifies > allowed) problems.push(`${identifies} identifies where at most ${allowed} were unavoidable`);
-
-  await gateway.close();
-  await sleep(200);
   const report: ChaosReport = {
-    faults,
-    identifies,
-    resumes: gateway.log.ofType('resume').length,
+    faults: server.faults,
+    identifies: server.identifies,
+    resumes: server.resumes,
     dispatchesRead,
     sessions: [...read.values()].reduce((sum, sessions) => sum + sessions.length, 0),
-    identifyRejectedForConcurrency,
+    identifyRejectedForConcurrency: server.identifyRejectedForConcurrency,
     errorsByKind,
-    heapMb: { start: heapStart, end: heapMb() },
+    commands,
+    heapMb: { warm: heapWarm ?? heapSamples[0] ?? heapEnd, end: heapEnd, samples: heapSamples },
     handles: { start: handlesStart, end: activeHandles() },
     problems,
   };
+  if (report.heapMb.end > report.heapMb.warm + HEAP_GROWTH_LIMIT_MB) problems.push(`heap grew from ${report.heapMb.warm} MB to ${report.heapMb.end} MB after the warm-up`);
   if (report.handles.end > report.handles.start + 2) problems.push(`open handles grew from ${report.handles.start} to ${report.handles.end}`);
   return report;
 }
