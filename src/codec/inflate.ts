@@ -38,8 +38,8 @@ export interface Inflater {
    * when more frames are needed (zlib-stream messages may span several).
    *
    * @throws Error from the decompressor for corrupt data: the context is unusable and the
-   *   connection must be replaced. {@link InflatedSizeError} past the cap: when it says
-   *   `discarded`, the message was skipped and the context takes the next one.
+   *   connection must be replaced. {@link InflatedSizeError} past the cap: the message was
+   *   skipped and the context takes the next one.
    */
   push(data: Buffer): string | null;
   readonly metrics: InflaterMetrics;
@@ -55,7 +55,7 @@ class PlainDecoder implements Inflater {
   }
   push(data: Buffer): string {
     this.metrics.bytesIn += data.length;
-    if (data.length > this.#limit) throw new InflatedSizeError(this.#limit, { size: data.length, head: headOf(data) });
+    if (data.length > this.#limit) throw new InflatedSizeError(this.#limit, data.length, headOf(data));
     this.metrics.bytesOut += data.length;
     this.metrics.messages += 1;
     return data.toString('utf8');
@@ -122,7 +122,7 @@ class ZlibStreamInflater implements Inflater {
     this.#skipping = null;
     this.#pending = [];
     this.#pendingBytes = 0;
-    throw new InflatedSizeError(this.#limit, skipped);
+    throw new InflatedSizeError(this.#limit, skipped.size, skipped.head);
   }
 
   /**
@@ -174,7 +174,7 @@ class ZstdStreamInflater implements Inflater {
         parts = null;
       }
       if (head !== null) {
-        if (done) throw new InflatedSizeError(this.#limit, { size: total, head });
+        if (done) throw new InflatedSizeError(this.#limit, total, head);
         continue;
       }
       // Output that fits the scratch buffer is decoded in place, without a copy.

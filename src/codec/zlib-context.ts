@@ -20,35 +20,23 @@ interface ZlibInternals {
 const HEAD_CHARS = 512;
 
 /**
- * Raised for a message that inflates to more than the allowed size. With `discarded`,
- * the whole message went through the decompressor into the scratch buffer and was
- * thrown away, so the context is still in step for the next message; `head` is the
- * start of its text. Without it, the message was refused before it was decompressed
- * and the context must be replaced.
+ * Raised for a message that inflates to more than the allowed size. The message went
+ * through the decompressor into the scratch buffer and was thrown away, never gathered,
+ * so the context is still in step for the next message.
  */
 export class InflatedSizeError extends RangeError {
-  /** Inflated size in bytes, when the message was decompressed (and discarded). */
-  readonly size: number | null;
-  /** The first characters of the discarded message ('' when not decompressed). */
-  readonly head: string;
-
+  /**
+   * @param limit - the cap, in bytes.
+   * @param size - the message's inflated size, in bytes.
+   * @param head - the first characters of its text, to read its envelope from.
+   */
   constructor(
     readonly limit: number,
-    discarded: { readonly size: number; readonly head: string } | null = null,
+    readonly size: number,
+    readonly head: string,
   ) {
-    super(
-      discarded === null
-        ? `message exceeds the ${limit} byte limit before decompression`
-        : `inflated message of ${discarded.size} bytes exceeds the ${limit} byte limit: discarded`,
-    );
+    super(`inflated message of ${size} bytes exceeds the ${limit} byte limit: discarded`);
     this.name = 'InflatedSizeError';
-    this.size = discarded?.size ?? null;
-    this.head = discarded?.head ?? '';
-  }
-
-  /** Whether the message was decompressed and thrown away, leaving the context usable. */
-  get discarded(): boolean {
-    return this.size !== null;
   }
 }
 
@@ -96,9 +84,8 @@ export class ZlibContext {
    * Processes `input` and returns the output decoded as UTF-8. Output that fits the scratch
    * buffer (almost every gateway message) is decoded in place, without a copy.
    *
-   * @throws as {@link ZlibContext.process}; {@link InflatedSizeError} (discarded) when the
-   *   output passes `maxOutput` bytes: what is past the cap is never gathered, and the
-   *   context stays usable.
+   * @throws as {@link ZlibContext.process}; {@link InflatedSizeError} when the output passes
+   *   `maxOutput` bytes: what is past the cap is never gathered, and the context stays usable.
    */
   processToString(input: Buffer, maxOutput = Number.POSITIVE_INFINITY): string {
     let parts: Buffer[] | null = null;
@@ -112,7 +99,7 @@ export class ZlibContext {
       } else if (parts === null && last) single = produced;
       else (parts ??= []).push(Buffer.from(scratch.subarray(0, produced)));
     });
-    if (head !== null) throw new InflatedSizeError(maxOutput, { size: total, head });
+    if (head !== null) throw new InflatedSizeError(maxOutput, total, head);
     if (single >= 0) return scratch.toString('utf8', 0, single);
     return Buffer.concat(parts ?? [], total).toString('utf8');
   }

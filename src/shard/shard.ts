@@ -510,7 +510,7 @@ export class Shard {
     try {
       text = connection.inflater.push(data);
     } catch (error) {
-      if (error instanceof InflatedSizeError && error.discarded) {
+      if (error instanceof InflatedSizeError) {
         this.#onOversized(error);
         return;
       }
