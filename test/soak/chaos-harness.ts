@@ -38,6 +38,8 @@ export interface ChaosOptions {
 export interface ChaosReport {
   faults: Partial<Record<FaultType, number>>;
   identifies: number;
+  /** What made each identify after the first round necessary, per cause. */
+  identifyCauses: Record<string, number>;
   resumes: number;
   dispatchesRead: number;
   sessions: number;
@@ -249,7 +251,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
   if (server.identifyRejectedForConcurrency > 0) problems.push(`${server.identifyRejectedForConcurrency} identifies refused for concurrency (op 9)`);
   // A new session is unavoidable only after a fault that ends one, a READY that never came, or a refused resume.
-  const allowed = options.shards + server.sessionEndingFaults + server.resumesRejected;
+  const identifyCauses = { start: options.shards, ...server.sessionEndingFaults, 'resume refused': server.resumesRejected };
+  const allowed = Object.values(identifyCauses).reduce((sum, count) => sum + count, 0);
   if (server.identifies > allowed) problems.push(`${server.identifies} identifies where at most ${allowed} were unavoidable`);
   for (const close of server.imposedCloses) problems.push(`the simulator closed a connection with ${close.code} (${close.reason})`);
   if (commands.oversizedRefused === 0) problems.push('no oversized payload was tried');
@@ -258,6 +261,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const report: ChaosReport = {
     faults: server.faults,
     identifies: server.identifies,
+    identifyCauses,
     resumes: server.resumes,
     dispatchesRead,
     sessions: [...read.values()].reduce((sum, sessions) => sum + sessions.length, 0),

@@ -27,8 +27,8 @@ export interface GatewayReport {
   readonly identifies: number;
   readonly resumes: number;
   readonly identifyRejectedForConcurrency: number;
-  /** Faults after which only a new session could go on (session ended, READY never sent). */
-  readonly sessionEndingFaults: number;
+  /** Faults after which only a new session could go on (session ended, READY never sent), per cause. */
+  readonly sessionEndingFaults: Readonly<Record<string, number>>;
   readonly resumesRejected: number;
   /** Sessions with a live connection, and the last sequence each gave out. */
   readonly liveSessions: readonly { readonly id: string; readonly sequence: number }[];
@@ -49,9 +49,18 @@ function report(gateway: FakeGateway): GatewayReport {
   const known = new Set<string>(Object.values(GatewayDispatchEvents));
   const unknownSequences: Record<string, number[]> = {};
   for (const entry of log.ofType('dispatch')) if (!known.has(entry.t)) (unknownSequences[entry.session] ??= []).push(entry.sequence);
-  const sessionEndingFaults = log
-    .ofType('fault')
-    .filter(({ fault }) => (fault.type === 'invalid-session' && !fault.resumable) || (fault.type === 'close' && (fault.code === 4007 || fault.code === 4009)) || fault.type === 'withhold-ready' || fault.type === 'delay-ready').length;
+  const sessionEndingFaults: Record<string, number> = {};
+  for (const { fault } of log.ofType('fault')) {
+    const cause =
+      fault.type === 'invalid-session' && !fault.resumable
+        ? 'op 9 false'
+        : fault.type === 'close' && (fault.code === 4007 || fault.code === 4009)
+          ? `close ${fault.code}`
+          : fault.type === 'withhold-ready' || fault.type === 'delay-ready'
+            ? fault.type
+            : null;
+    if (cause !== null) sessionEndingFaults[cause] = (sessionEndingFaults[cause] ?? 0) + 1;
+  }
   return {
     faults,
     identifies: log.ofType('identify').length,
