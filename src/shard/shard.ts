@@ -21,6 +21,7 @@ import type { GatewayCommand } from './commands.js';
 import { ShardError } from './errors.js';
 import { isKnownPayload } from './events.js';
 import type { ShardEvent, ShardMessage } from './events.js';
+import { readBinaryFrames } from './frame-reader.js';
 import { Latency } from './latency.js';
 import { helloProblem, isSequence, readyProblem } from './payload-checks.js';
 import { CommandRatelimiter } from './ratelimiter.js';
@@ -481,14 +482,17 @@ export class Shard {
       acked: true,
     };
     this.#connection = connection;
+    const onMessage = (data: Buffer): void => {
+      if (this.#connection === connection) this.#onFrame(connection, data);
+    };
     socket.on('open', () => {
       connection.opened = true;
+      // Compressed traffic's binary frames skip ws's receiver; the rest still arrive as 'message'.
+      readBinaryFrames(socket, this.config.maxInflatedSize, onMessage);
       this.#applyReading();
       this.#deadline(connection, this.config.timeouts.hello, 'HELLO');
     });
-    socket.on('message', (data: Buffer) => {
-      if (this.#connection === connection) this.#onFrame(connection, data);
-    });
+    socket.on('message', onMessage);
     socket.on('close', (code: number, reason: Buffer) => {
       if (this.#connection === connection) this.#onClosed(connection, code, reason.toString());
     });
