@@ -48,6 +48,8 @@ export interface ChaosReport {
   commands: { sent: number; received: number; oversizedRefused: number };
   /** Heap used after a full GC: when the warm-up ended, at the end, and every sample between. */
   heapMb: { warm: number; end: number; samples: number[] };
+  /** Resident memory (native zlib contexts and socket buffers included), at the same moments. */
+  rssMb: { warm: number; end: number };
   handles: { start: number; end: number };
   problems: string[];
 }
@@ -64,16 +66,20 @@ interface SessionRead {
 
 /** Heap growth allowed between the end of the warm-up and the end of the run. */
 const HEAP_GROWTH_LIMIT_MB = 16;
+/** Resident memory growth allowed over the same span: noisier, but a leaked zlib context per reconnect (about 40 KB, thousands of reconnects) would pass it. */
+const RSS_GROWTH_LIMIT_MB = 64;
 const GATEWAY_PROCESS = fileURLToPath(new URL('./gateway-process.ts', import.meta.url));
 
 const activeHandles = (): number => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-/** Heap used after a full collection, in MB. */
-const heapMb = (): number => {
+const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
+/** Heap used and resident memory after a full collection, in MB. */
+const memory = (): { heap: number; rss: number } => {
   gc();
-  return Math.round((process.memoryUsage().heapUsed / 1024 / 1024) * 10) / 10;
+  const { heapUsed, rss } = process.memoryUsage();
+  return { heap: mb(heapUsed), rss: mb(rss) };
 };
 
 /** The simulator in its own process, driven by request and reply. */
@@ -201,14 +207,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // Warm-up: a quarter of the run (at most 5 minutes) fills pools, caches and JIT before the heap baseline.
   const warmUntil = started + Math.min(options.durationMs / 4, 300_000);
   const heapSamples: number[] = [];
-  let heapWarm: number | null = null;
+  let warm: { heap: number; rss: number } | null = null;
   while (Date.now() - started < options.durationMs) {
     await sleep(Math.min(5_000, options.durationMs / 4));
-    const heap = heapMb();
-    heapSamples.push(heap);
-    if (heapWarm === null && Date.now() >= warmUntil) heapWarm = heap;
+    const now = memory();
+    heapSamples.push(now.heap);
+    if (warm === null && Date.now() >= warmUntil) warm = now;
     options.progress?.(
-      `${Math.round((Date.now() - started) / 1000)} s: ${await gateway.request('faults')} faults, ${dispatchesRead} dispatches read, ${commands.sent} commands sent, heap ${heap} MB, ${activeHandles()} handles`,
+      `${Math.round((Date.now() - started) / 1000)} s: ${await gateway.request('faults')} faults, ${dispatchesRead} dispatches read, ${commands.sent} commands sent, heap ${now.heap} MB, RSS ${now.rss} MB, ${activeHandles()} handles`,
     );
   }
   await gateway.request('stop-chaos');
@@ -223,7 +229,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
   // Let every live session's traffic catch up, then check it all arrived.
   await sleep(1_500);
-  const heapEnd = heapMb();
+  const end = memory();
   commanding = false;
   const server = await gateway.request('report');
   await closeAll(shards);
@@ -268,11 +274,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     identifyRejectedForConcurrency: server.identifyRejectedForConcurrency,
     errorsByKind,
     commands,
-    heapMb: { warm: heapWarm ?? heapSamples[0] ?? heapEnd, end: heapEnd, samples: heapSamples },
+    heapMb: { warm: (warm ?? end).heap, end: end.heap, samples: heapSamples },
+    rssMb: { warm: (warm ?? end).rss, end: end.rss },
     handles: { start: handlesStart, end: activeHandles() },
     problems,
   };
   if (report.heapMb.end > report.heapMb.warm + HEAP_GROWTH_LIMIT_MB) problems.push(`heap grew from ${report.heapMb.warm} MB to ${report.heapMb.end} MB after the warm-up`);
+  if (report.rssMb.end > report.rssMb.warm + RSS_GROWTH_LIMIT_MB) problems.push(`RSS grew from ${report.rssMb.warm} MB to ${report.rssMb.end} MB after the warm-up`);
   if (report.handles.end > report.handles.start + 2) problems.push(`open handles grew from ${report.handles.start} to ${report.handles.end}`);
   return report;
 }
