@@ -1,4 +1,6 @@
 // The binary-frame fast path must deliver exactly what ws would, in order, and leave every other frame to ws.
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,13 +47,19 @@ afterEach(async () => {
   }
 });
 
-/** A connected pair; with `fast` false the client is plain ws, to compare against. */
-async function connect(maxPayload = 1024 * 1024, fast = true): Promise<Pair> {
-  const wss = new WebSocketServer({ port: 0, perMessageDeflate: false });
+/** A self-signed certificate for 127.0.0.1, for the test over TLS only. */
+const tls = { key: readFileSync(new URL('../fixtures/localhost-key.pem', import.meta.url)), cert: readFileSync(new URL('../fixtures/localhost-cert.pem', import.meta.url)) };
+
+/** A connected pair; with `fast` false the client is plain ws, to compare against; `secure` uses wss:. */
+async function connect(maxPayload = 1024 * 1024, fast = true, secure = false): Promise<Pair> {
+  const https = secure ? createServer(tls).listen(0, '127.0.0.1') : null;
+  const wss = https === null ? new WebSocketServer({ port: 0, perMessageDeflate: false }) : new WebSocketServer({ server: https, perMessageDeflate: false });
   servers.push(wss);
-  await new Promise((resolve) => wss.once('listening', resolve));
+  await new Promise((resolve) => (https ?? wss).once('listening', resolve));
+  if (https !== null) wss.once('close', () => https.close());
   const serverSide = new Promise<WebSocket>((resolve) => wss.once('connection', (socket) => socket.once('message', () => resolve(socket))));
-  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: false, maxPayload });
+  const port = ((https ?? wss).address() as AddressInfo).port;
+  const client = new WebSocket(`${secure ? 'wss' : 'ws'}://127.0.0.1:${port}`, { perMessageDeflate: false, maxPayload, rejectUnauthorized: false });
   const got: string[] = [];
   client.on('message', (data: Buffer, isBinary: boolean) => got.push(`${isBinary ? 'ws-binary' : 'ws-text'}:${data.toString()}`));
   client.on('error', () => undefined);
@@ -89,6 +97,15 @@ describe('readBinaryFrames', () => {
     await writeInPieces(raw, Buffer.concat([binary('e'), binary('f')]), 1);
     await until(() => got.length === 8);
     expect(got).toEqual(['fast:a', 'fast:b', `fast:${'y'.repeat(300)}`, 'fast:c', `fast:${big}`, 'fast:d', 'fast:e', 'fast:f']);
+  });
+
+  it('reads the same frames over TLS (wss:, as Discord serves)', async () => {
+    const { raw, got } = await connect(1024 * 1024, true, true);
+    const big = 'q'.repeat(70_000);
+    raw.write(Buffer.concat([binary('a'), frame(0x1, 'text'), binary(big)]));
+    await writeInPieces(raw, Buffer.concat([binary('b'), binary('c')]), 3);
+    await until(() => got.length === 5);
+    expect(got).toEqual(['fast:a', 'ws-text:text', `fast:${big}`, 'fast:b', 'fast:c']);
   });
 
   it('leaves text, fragmented messages and pings to ws, in order', async () => {
