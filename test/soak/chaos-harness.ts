@@ -54,11 +54,10 @@ export interface ChaosReport {
   problems: string[];
 }
 
-/** What the consumer read of one session, kept small: counts and gaps, not every sequence. */
+/** What the consumer read of one session, kept small: the last sequence, repeats and gaps, not every sequence. */
 interface SessionRead {
   readonly id: string;
   last: number;
-  count: number;
   repeated: number;
   /** Sequences the consumer never saw, as [first, last] ranges. */
   readonly gaps: [number, number][];
@@ -186,10 +185,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (event.op !== GatewayOpcodes.Dispatch) continue;
       dispatchesRead += 1;
       const sessions = read.get(shard) as SessionRead[];
-      if (event.t === GatewayDispatchEvents.Ready) sessions.push({ id: event.d.session_id, last: 0, count: 0, repeated: 0, gaps: [] });
+      if (event.t === GatewayDispatchEvents.Ready) sessions.push({ id: event.d.session_id, last: 0, repeated: 0, gaps: [] });
       const session = sessions.at(-1);
       if (session === undefined) continue;
-      session.count += 1;
       if (event.s <= session.last) session.repeated += 1;
       else {
         if (event.s > session.last + 1) session.gaps.push([session.last + 1, event.s - 1]);
