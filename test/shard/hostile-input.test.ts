@@ -2,14 +2,14 @@
 // seeded fuzzing, sent by FakeGateway (`raw-frame`) to a live shard. Every case must end
 // in an error item, a reconnect or a harmless skip, never a crash or a hang, and the
 // event sent after it must still arrive, exactly once.
-import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
+import { GatewayDispatchEvents } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
 import type { Compression } from '../../src/codec/inflate.js';
 import { Random } from '../../src/testing/index.js';
 import type { Fault, FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
 import type { Reader } from '../support/shard.js';
-import { shardsPerTest } from '../support/shard.js';
+import { expectEverySequenceOnce, shardsPerTest } from '../support/shard.js';
 
 const start = startGateway({ identifyInterval: 0, guilds: 2, rate: 0, heartbeatInterval: 30_000 });
 const open = shardsPerTest();
@@ -42,18 +42,6 @@ async function survives(gateway: FakeGateway, reader: Reader, frame: Omit<RawFra
   expect(gateway.inject({ type: 'raw-frame', ...frame }, { shard: 0 })).toBe(1);
   await markerArrives(gateway, reader);
   return outcomeSince(reader, from);
-}
-
-/** Every session the consumer read holds 1, 2, 3, … : nothing lost, nothing twice, in order. */
-function expectEverySequenceOnce(reader: Reader): void {
-  const sessions: number[][] = [];
-  for (const event of reader.events) {
-    if (event.op !== GatewayOpcodes.Dispatch) continue;
-    if (event.t === GatewayDispatchEvents.Ready) sessions.push([]);
-    sessions.at(-1)?.push(event.s);
-  }
-  expect(sessions.length).toBeGreaterThan(0);
-  for (const sequences of sessions) expect(sequences).toEqual(sequences.map((_, i) => i + 1));
 }
 
 const ack = '{"t":null,"s":null,"op":11,"d":null}';

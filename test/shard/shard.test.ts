@@ -3,36 +3,19 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
+import { GatewayOpcodes } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import { ShardError } from '../../src/shard/errors.js';
 import type { Fault, FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
 import type { Reader } from '../support/shard.js';
-import { shardsPerTest } from '../support/shard.js';
+import { expectEverySequenceOnce, shardsPerTest } from '../support/shard.js';
 
 const start = startGateway({ identifyInterval: 0, guilds: 3, rate: 100, heartbeatInterval: 400 });
 const open = shardsPerTest();
 
 const last = (values: number[]): number => values[values.length - 1] ?? 0;
-
-/** Dispatch sequences per session as the consumer read them (a READY starts a session). */
-function sessionsRead(reader: Reader): number[][] {
-  const sessions: number[][] = [];
-  for (const event of reader.events) {
-    if (event.op !== GatewayOpcodes.Dispatch) continue;
-    if (event.t === GatewayDispatchEvents.Ready) sessions.push([]);
-    sessions[sessions.length - 1]?.push(event.s);
-  }
-  return sessions;
-}
-
-function expectEverySequenceOnce(reader: Reader): void {
-  for (const sequences of sessionsRead(reader)) {
-    expect(sequences).toEqual(Array.from({ length: sequences.length }, (_, i) => i + 1));
-  }
-}
 
 /** Runs until the consumer is well into a session, applies `fault`, and waits until well past it. */
 async function throughFault(gateway: FakeGateway, reader: Reader, fault: Fault, after: (e: { type: string }) => boolean): Promise<number> {
@@ -40,7 +23,7 @@ async function throughFault(gateway: FakeGateway, reader: Reader, fault: Fault, 
   const at = gateway.sessions()[0]?.sequence ?? 0;
   expect(gateway.inject(fault)).toBe(1);
   await gateway.log.waitFor(after);
-  await reader.until(() => reader.shard.state.kind === 'Active' && last(reader.sequences()) >= at + 30 && sessionsRead(reader).at(-1)!.length > 30);
+  await reader.until(() => reader.shard.state.kind === 'Active' && last(reader.sequences()) >= at + 30 && reader.sessions().at(-1)!.length > 30);
   return at;
 }
 
@@ -101,7 +84,7 @@ describe('every sequence exactly once through resumable faults', () => {
     const { reader } = open(g);
     await throughFault(g, reader, fault, (e) => e.type === 'resume');
     expectEverySequenceOnce(reader);
-    expect(sessionsRead(reader)).toHaveLength(1);
+    expect(reader.sessions()).toHaveLength(1);
     expect(g.log.ofType('identify')).toHaveLength(1);
     const resume = g.log.ofType('resume')[0]!;
     expect(g.log.ofType('connect').find((c) => c.connection === resume.connection)?.path).toBe('resume');
@@ -120,7 +103,7 @@ describe('faults that end the session', () => {
     const { reader } = open(g);
     await throughFault(g, reader, fault, () => g.log.ofType('identify').length === 2);
     expectEverySequenceOnce(reader);
-    expect(sessionsRead(reader)).toHaveLength(2);
+    expect(reader.sessions()).toHaveLength(2);
     expect(g.log.ofType('identify')).toHaveLength(2);
     expect(g.log.ofType('resume')).toHaveLength(0);
     expect(g.log.ofType('resume-rejected')).toHaveLength(0);

@@ -2,8 +2,8 @@
  * Shards against FakeGateway for tests: a config that points at the simulator, and a
  * reader that records what a consumer of the shard receives.
  */
-import { GatewayOpcodes } from 'discord-api-types/v10';
-import { afterEach } from 'vitest';
+import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
+import { afterEach, expect } from 'vitest';
 import type { ShardConfig } from '../../src/config.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
@@ -55,6 +55,17 @@ export class Reader {
     return this.events.flatMap((event) => (event.op === GatewayOpcodes.Dispatch ? [event.s] : []));
   }
 
+  /** Dispatch sequences per session as the consumer read them (a READY starts a session). */
+  sessions(): number[][] {
+    const sessions: number[][] = [];
+    for (const event of this.events) {
+      if (event.op !== GatewayOpcodes.Dispatch) continue;
+      if (event.t === GatewayDispatchEvents.Ready) sessions.push([]);
+      sessions.at(-1)?.push(event.s);
+    }
+    return sessions;
+  }
+
   /** Resolves once `done()` holds, checked after every event; rejects after `timeoutMs`. */
   async until(done: () => boolean, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -69,6 +80,13 @@ export class Reader {
       });
     }
   }
+}
+
+/** Every session the consumer read holds 1, 2, 3, …: nothing lost, nothing twice, in order. */
+export function expectEverySequenceOnce(reader: Reader): void {
+  const sessions = reader.sessions();
+  expect(sessions.length).toBeGreaterThan(0);
+  for (const sequences of sessions) expect(sequences).toEqual(sequences.map((_, i) => i + 1));
 }
 
 /** Shards created through `open` are closed after each test. */
