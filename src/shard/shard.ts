@@ -563,11 +563,15 @@ export class Shard {
     return null;
   }
 
-  /** A message over `maxInflatedSize` was skipped whole; its sequence still counts, so a resume does not replay it. */
+  /**
+   * A message over `maxInflatedSize` was skipped whole; a new sequence still counts, so a
+   * resume does not replay it (an old one must not move the resume point back).
+   */
   #onOversized(error: InflatedSizeError): void {
     const head = peekPayload(error.head);
-    const what = head?.op === (GatewayOpcodes.Dispatch as number) && isSequence(head.s) ? ` (${String(head.t)}, sequence ${head.s})` : '';
-    if (what !== '') this.#sequence = head?.s as number;
+    const dispatch = head !== null && head.op === (GatewayOpcodes.Dispatch as number) && isSequence(head.s) ? head : null;
+    if (dispatch !== null) this.#sequence = Math.max(this.#sequence, dispatch.s as number);
+    const what = dispatch === null ? '' : ` (${String(dispatch.t)}, sequence ${String(dispatch.s)})`;
     this.#push({ kind: 'error', error: new ShardError('Decompressing', `${error.message}${what}; raise maxInflatedSize to receive it`, { cause: error }) });
   }
 

@@ -226,6 +226,12 @@ describe('messages over maxInflatedSize', () => {
     gateway.inject({ type: 'drop' }, { shard: 0 });
     await markerArrives(gateway, reader);
     expect(gateway.log.ofType('dispatch').filter((entry) => entry.replay).map((entry) => entry.t)).toEqual([GatewayDispatchEvents.MessageCreate]);
+    // An oversized repeat of an old sequence must not move the resume point back.
+    const errorsBefore = reader.events.filter((event) => event.op === 'error').length;
+    gateway.inject({ type: 'raw-frame', data: `{"t":"GUILD_CREATE","s":1,"op":0,"d":"${'x'.repeat(300_000)}"}` }, { shard: 0 });
+    await reader.until(() => reader.events.filter((event) => event.op === 'error').length > errorsBefore);
+    gateway.inject({ type: 'drop' }, { shard: 0 });
+    await markerArrives(gateway, reader);
     const sequences = reader.sequences();
     expect(new Set(sequences).size).toBe(sequences.length);
   }, 30_000);
