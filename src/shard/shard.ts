@@ -21,6 +21,7 @@ import type { GatewayCommand } from './commands.js';
 import { ShardError } from './errors.js';
 import { isKnownPayload } from './events.js';
 import type { ShardEvent, ShardMessage } from './events.js';
+import { Fifo } from './fifo.js';
 import { readBinaryFrames } from './frame-reader.js';
 import { Latency } from './latency.js';
 import { helloProblem, isSequence, readyProblem } from './payload-checks.js';
@@ -101,7 +102,7 @@ export class Shard {
   readonly config: ResolvedShardConfig;
   readonly latency = new Latency();
   readonly #queue: Queue;
-  readonly #items: Item[] = [];
+  readonly #items = new Fifo<Item>();
   /** An item a peek waited for but left in place, with its event once converted (parsed once). */
   #peeked: { readonly item: Item; readonly event: ShardEvent | undefined } | null = null;
   #wake: (() => void) | null = null;
