@@ -15,7 +15,7 @@
  *   CPU baseline once all are READY, then the server streams; it reports its own CPU
  *   (user + system, all threads) per dispatch, events/s, RSS and heap.
  * - Idle memory: 200 shards connect, get READY and idle; (RSS after - RSS before) / 200
- *   after forced GCs.
+ *   after forced GCs, each reading taken after 12 s of idling (clients/harness.ts).
  *
  * Run: npm run bench [-- --runs 3 --events 100000 --idle-shards 200 --quick --only a,b]
  */
@@ -256,12 +256,14 @@ function writeStreams(port: number, lengths: readonly number[]): { files: Record
 
 type Final = Extract<ClientReport, { type: 'result' | 'idle' }>;
 let groupCounter = 0;
+/** Extra node flags for every client process, e.g. `BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` (NODE_OPTIONS refuses --cpu-prof). */
+const clientFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 function runClient(client: Client, args: Omit<ClientArgs, 'gatewayUrl' | 'restApi'>, port: number, timeoutMs: number): Promise<Final> {
   const group = `g${++groupCounter}`;
   const path = `b/${group}/${args.shards}/${args.events}`;
   const full: ClientArgs = { ...args, gatewayUrl: `ws://127.0.0.1:${port}/${path}`, restApi: `http://127.0.0.1:${port}/api/${path}` };
-  const child = spawn(process.execPath, ['--expose-gc', join(cacheDir, `${client.bundle}.mjs`), JSON.stringify(full)], {
+  const child = spawn(process.execPath, ['--expose-gc', ...clientFlags, join(cacheDir, `${client.bundle}.mjs`), JSON.stringify(full)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

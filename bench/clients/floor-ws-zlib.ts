@@ -15,7 +15,8 @@ if (args.mode !== 'idle') fail(new Error('floor-ws-zlib has only an idle mode'))
 function connect(id: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(`${args.gatewayUrl}?v=10&encoding=json&compress=zlib-stream`, { perMessageDeflate: false });
-    const inflate = zlib.createInflate();
+    // The smallest output chunk: a stream's output buffer is memory the floor need not hold.
+    const inflate = zlib.createInflate({ chunkSize: zlib.constants.Z_MIN_CHUNK });
     const chunks: Buffer[] = [];
     inflate.on('data', (chunk: Buffer) => chunks.push(chunk));
     inflate.on('error', reject);

@@ -81,13 +81,23 @@ async function settle(): Promise<NodeJS.MemoryUsage> {
 }
 
 /**
- * Idle memory: RSS and heap after a forced GC before `connect` and after it resolved
- * (every shard READY), then reports and exits.
+ * How long a client process idles before each reading. V8 gives back heap it grew while
+ * busy (its memory reducer) only after several quiet seconds, so a reading taken sooner
+ * counts memory that a fleet left idle does not keep: the baseline would still hold what
+ * startup used, and the reading after READY what the handshakes left behind.
+ */
+const IDLE_MS = 12_000;
+
+/**
+ * Idle memory: RSS and heap after a forced GC, once the loaded process has idled for
+ * {@link IDLE_MS}, and again {@link IDLE_MS} after `connect` resolved (every shard READY);
+ * then reports and exits.
  */
 export async function measureIdle(shards: number, connect: () => Promise<void>): Promise<never> {
+  await sleep(IDLE_MS);
   const before = await settle();
   await connect();
-  await sleep(500);
+  await sleep(IDLE_MS);
   const after = await settle();
   report({ type: 'idle', shards, rssBefore: before.rss, rssAfter: after.rss, heapBefore: before.heapUsed, heapAfter: after.heapUsed });
   process.exit(0);
