@@ -98,8 +98,9 @@ class ZlibStreamInflater implements Inflater {
       this.#pending = [];
       this.#pendingBytes = 0;
     }
+    const before = this.#context.totalOut;
     const text = this.#context.processToString(input, this.#limit);
-    this.metrics.bytesOut += text.length;
+    this.metrics.bytesOut += this.#context.totalOut - before;
     this.metrics.messages += 1;
     return text;
   }

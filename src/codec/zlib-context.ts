@@ -57,6 +57,7 @@ export function headOf(first: Buffer): string {
 export class ZlibContext {
   readonly #stream: zlib.Deflate | zlib.Inflate;
   readonly #internals: ZlibInternals;
+  #totalOut = 0;
 
   /** @param kind - `'deflate'` to compress, `'inflate'` to decompress (RFC 1950 zlib format). */
   constructor(kind: 'deflate' | 'inflate') {
@@ -119,6 +120,11 @@ export class ZlibContext {
     return { size, head };
   }
 
+  /** Bytes of output produced over the context's life, including output skipped past a cap. */
+  get totalOut(): number {
+    return this.#totalOut;
+  }
+
   /** Feeds `input` through the native handle, handing each filled stretch of scratch to `take`. */
   #run(input: Buffer, flush: number, take: (produced: number, last: boolean, total: number) => void): number {
     const handle = this.#internals._handle;
@@ -135,6 +141,7 @@ export class ZlibContext {
       const inLeft = state[1] as number;
       const produced = scratch.length - outLeft;
       total += produced;
+      this.#totalOut += produced;
       const last = outLeft !== 0;
       if (produced > 0 || last) take(produced, last, total);
       inOffset += inLength - inLeft;

@@ -52,6 +52,21 @@ describe('zlib-stream', () => {
   });
 });
 
+describe('metrics', () => {
+  it('count inflated bytes, not characters', () => {
+    const message = '{"op":0,"t":"MESSAGE_CREATE","s":1,"d":{"content":"größer € 🎉"}}';
+    const bytes = Buffer.byteLength(message);
+    expect(bytes).toBeGreaterThan(message.length);
+    const zlib = createInflater('zlib-stream', 1 << 20);
+    const compressed = new ZlibContext('deflate').process(Buffer.from(message));
+    expect(zlib.push(compressed)).toBe(message);
+    expect(zlib.metrics).toEqual({ bytesIn: compressed.length, bytesOut: bytes, messages: 1 });
+    const plain = createInflater(null, 1 << 20);
+    plain.push(Buffer.from(message));
+    expect(plain.metrics).toEqual({ bytesIn: bytes, bytesOut: bytes, messages: 1 });
+  });
+});
+
 describe('zstd-stream', () => {
   it('decodes one message per frame from one flushed stream', () => {
     const zstd = loadZstd();
