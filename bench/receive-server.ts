@@ -7,7 +7,8 @@
  * straight to its TCP socket, at the pace the client reads (socket backpressure).
  *
  * Protocol, just enough: `ws://HOST/b/<group>/<shards>/<events>?…&compress=zlib-stream`
- * gets HELLO at once and READY on IDENTIFY; the dispatches follow when the orchestrator
+ * gets HELLO at once and, on IDENTIFY, READY from the stream of the shard it names (the
+ * streams of one length differ only after READY); the dispatches follow when the orchestrator
  * sends `go` for the group (once the client took its CPU baseline). Heartbeats are
  * counted, never ACKed (HELLO asks for one an hour). `GET /api/b/<group>/<shards>/<events>/v10/gateway/bot`
  * answers like Discord's REST, for @discordjs/ws.
@@ -30,7 +31,8 @@ interface FramedStream {
 
 interface Connection {
   readonly socket: Socket;
-  readonly stream: FramedStream;
+  /** Set on IDENTIFY; until then HELLO comes from the first stream of the length. */
+  stream: FramedStream;
   offset: number;
   identified: boolean;
   pumping: boolean;
@@ -43,7 +45,8 @@ interface Group {
 
 /** Bytes handed to the socket per write; it buffers at most one such slice beyond the kernel's. */
 const SLICE = 64 * 1024;
-const streams = new Map<number, FramedStream>();
+/** By dispatch count: one stream per shard id (taken modulo the count). */
+const streams = new Map<number, FramedStream[]>();
 const groups = new Map<string, Group>();
 let heartbeats = 0;
 let connections = 0;
@@ -78,11 +81,25 @@ function frame(messages: readonly Buffer[]): { bytes: Buffer; ends: number[] } {
   return { bytes: Buffer.concat(parts, total), ends };
 }
 
-function load(files: Readonly<Record<string, string>>): void {
-  for (const [events, file] of Object.entries(files)) {
-    const { bytes, ends } = frame(readStream(file));
-    streams.set(Number(events), { bytes, helloEnd: ends[0] as number, readyEnd: ends[1] as number });
+function load(files: Readonly<Record<string, readonly string[]>>): void {
+  for (const [events, list] of Object.entries(files)) {
+    const framed = list.map((file): FramedStream => {
+      const { bytes, ends } = frame(readStream(file));
+      return { bytes, helloEnd: ends[0] as number, readyEnd: ends[1] as number };
+    });
+    const first = framed[0] as FramedStream;
+    const prefix = first.bytes.subarray(0, first.readyEnd);
+    if (framed.some((stream) => !stream.bytes.subarray(0, stream.readyEnd).equals(prefix))) {
+      throw new Error(`the ${events}-dispatch streams differ before their first dispatch`);
+    }
+    streams.set(Number(events), framed);
   }
+}
+
+/** The shard id an IDENTIFY names (`d.shard[0]`), 0 without one. */
+function shardOf(payload: { d?: unknown }): number {
+  const shard = (payload.d as { shard?: unknown } | undefined)?.shard;
+  return Array.isArray(shard) && Number.isInteger(shard[0]) ? (shard[0] as number) : 0;
 }
 
 /** Writes the rest of the stream as fast as the socket drains. */
@@ -131,8 +148,9 @@ wss.on('connection', (ws: WebSocket, request: http.IncomingMessage) => {
   ws.on('error', () => undefined);
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
   const match = /^\/b\/([\w-]+)\/(\d+)\/(\d+)$/.exec(url.pathname);
-  const stream = match === null ? undefined : streams.get(Number(match[3]));
-  if (match === null || stream === undefined || url.searchParams.get('compress') !== 'zlib-stream') {
+  const slices = match === null ? undefined : streams.get(Number(match[3]));
+  const stream = slices?.[0];
+  if (match === null || slices === undefined || stream === undefined || url.searchParams.get('compress') !== 'zlib-stream') {
     rejected += 1;
     ws.close(4000, 'bench server: needs /b/<group>/<shards>/<events> of a loaded stream and compress=zlib-stream');
     return;
@@ -146,16 +164,17 @@ wss.on('connection', (ws: WebSocket, request: http.IncomingMessage) => {
   owner.connections.add(connection);
   socket.write(stream.bytes.subarray(0, stream.helloEnd));
   ws.on('message', (data: Buffer) => {
-    let payload: { op?: unknown };
+    let payload: { op?: unknown; d?: unknown };
     try {
-      payload = JSON.parse(data.toString()) as { op?: unknown };
+      payload = JSON.parse(data.toString()) as { op?: unknown; d?: unknown };
     } catch {
       ws.close(4002, 'Error while decoding payload.');
       return;
     }
     if (payload.op === 2 && !connection.identified) {
       connection.identified = true;
-      socket.write(stream.bytes.subarray(stream.helloEnd, stream.readyEnd));
+      connection.stream = slices[shardOf(payload) % slices.length] as FramedStream;
+      socket.write(connection.stream.bytes.subarray(stream.helloEnd, stream.readyEnd));
       connection.offset = stream.readyEnd;
       if (owner.go) pump(connection);
     } else if (payload.op === 1) {

@@ -25,8 +25,8 @@ export interface ClientArgs {
   readonly shards: number;
   /** Dispatches each shard receives after READY, the end marker included. */
   readonly events: number;
-  /** The pre-compressed stream every connection receives (for the in-process limit). */
-  readonly streamFile: string;
+  /** The pre-compressed streams the connections receive, shard i the i-th (for the in-process limit). */
+  readonly streamFiles: readonly string[];
 }
 
 /** What a client process reports on stdout. */
@@ -50,7 +50,8 @@ export type ClientReport =
 
 /** Orchestrator to server, over IPC. */
 export type ServerRequest =
-  | { readonly type: 'load'; readonly streams: Readonly<Record<string, string>> }
+  /** Stream files by dispatch count: one per shard id (a single one serves every shard). */
+  | { readonly type: 'load'; readonly streams: Readonly<Record<string, readonly string[]>> }
   | { readonly type: 'go'; readonly group: string }
   | { readonly type: 'stats' };
 

@@ -5,8 +5,10 @@
  * - Traffic: FakeGateway's realistic traffic (World seed 1, 100 guilds, all intents,
  *   message content), generated and compressed once before anything is timed: one zlib
  *   deflate context per stream, Z_SYNC_FLUSH per message, HELLO, READY, then the
- *   dispatches, the last an INTERACTION_CREATE end marker. Every connection of a run gets
- *   the identical byte stream.
+ *   dispatches, the last an INTERACTION_CREATE end marker. With 16 shards each connection
+ *   gets its own sixteenth of the dispatches: identical streams on every connection would
+ *   let a client that interleaves them finely reuse warm caches that real shards never
+ *   share.
  * - Server: a child process (`receive-server.ts`) that writes the pre-framed stream to
  *   each socket as fast as the client reads; its CPU is not counted.
  * - Clients: each run of each client is a fresh child process (`clients/*.ts`, bundled
@@ -17,7 +19,8 @@
  * - Idle memory: 200 shards connect, get READY and idle; (RSS after - RSS before) / 200
  *   after forced GCs, each reading taken after 12 s of idling (clients/harness.ts).
  *
- * Run: npm run bench [-- --runs 3 --events 100000 --idle-shards 200 --quick --only a,b]
+ * Run: npm run bench [-- --runs 3 --events 100000 --idle-shards 200 --shards 1,16 --quick --only a,b]
+ * (`--idle-shards 0` skips idle memory; `--shards 16` runs the 16-shard column only.)
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -44,9 +47,15 @@ interface Options {
   runs: number;
   /** Dispatches per client run over all shards (16 shards get a sixteenth each). */
   events: number;
+  /** 0: no idle-memory runs. */
   idleShards: number;
+  /** Which throughput columns to run. */
+  shardCounts: ShardCount[];
   only: Set<string> | null;
 }
+
+const SHARD_COUNTS = [1, 16] as const;
+type ShardCount = (typeof SHARD_COUNTS)[number];
 
 function parseOptions(argv: readonly string[]): Options {
   const quick = argv.includes('--quick');
@@ -62,17 +71,19 @@ function parseOptions(argv: readonly string[]): Options {
     return parsed;
   };
   const only = value('--only');
+  const shards = value('--shards')?.split(',').map(Number) ?? [...SHARD_COUNTS];
+  const unknown = shards.filter((n) => !(SHARD_COUNTS as readonly number[]).includes(n));
+  if (unknown.length > 0) throw new Error(`--shards takes ${SHARD_COUNTS.join(' and/or ')}, comma-separated; got ${String(value('--shards'))}`);
   return {
     runs: integer('--runs', quick ? 1 : 3, 1),
     events: integer('--events', quick ? 10_000 : 100_000, 160),
-    idleShards: integer('--idle-shards', quick ? 50 : 200, 1),
+    idleShards: integer('--idle-shards', quick ? 50 : 200, 0),
+    shardCounts: SHARD_COUNTS.filter((n) => shards.includes(n)),
     only: only === undefined ? null : new Set(only.split(',')),
   };
 }
 
 const options = parseOptions(process.argv.slice(2));
-const SHARD_COUNTS = [1, 16] as const;
-type ShardCount = (typeof SHARD_COUNTS)[number];
 
 interface Client {
   readonly name: string;
@@ -194,22 +205,32 @@ interface StreamStats {
   guildCreates: number;
 }
 
+/** Streams of one length: `slices` connections, each with its own `events` dispatches. */
+interface StreamSpec {
+  readonly events: number;
+  readonly slices: number;
+}
+
 /**
- * Generates the dispatches once and writes one pre-compressed stream per length needed
- * (`events` dispatches after HELLO and READY, the last the end marker; 0: HELLO and READY only).
+ * Generates the dispatches once and writes, per spec, one pre-compressed stream per slice:
+ * HELLO, READY, then `events` dispatches (the last the end marker; 0: HELLO and READY only).
+ * Slice i takes the i-th run of `events - 1` generated dispatches, so the 16 shards of a run
+ * receive different events, as real shards do, and together the same mix as one shard.
+ * Every slice starts with the same HELLO and READY, so their compressed bytes match up to
+ * the first dispatch (the server sends HELLO before it knows the shard).
  */
-function writeStreams(port: number, lengths: readonly number[]): { files: Record<string, string>; stats: Map<number, StreamStats> } {
-  const longest = Math.max(...lengths);
+function writeStreams(port: number, specs: readonly StreamSpec[]): { files: Record<string, string[]>; stats: Map<number, StreamStats> } {
+  const needed = Math.max(...specs.map(({ events, slices }) => slices * Math.max(0, events - 1)));
   const world = new World({ seed: 1, guilds: 100 });
   const rng = new Random(2);
   const allowed = (t: string, inGuild: boolean): boolean => receivesDispatch(ALL_INTENTS, t, inGuild);
   const bodies: { t: string; d: string }[] = [];
   let markerBody: string | null = null;
-  while (bodies.length < longest - 1 || markerBody === null) {
+  while (bodies.length < needed || markerBody === null) {
     const event = world.nextDispatch(0, 1, rng, allowed, true);
     if (event === null) continue;
     if (markerBody === null && event.t === 'INTERACTION_CREATE') markerBody = JSON.stringify({ ...(event.d as object), id: MARKER_ID });
-    if (bodies.length < longest - 1) bodies.push({ t: event.t, d: JSON.stringify(event.d) });
+    if (bodies.length < needed) bodies.push({ t: event.t, d: JSON.stringify(event.d) });
   }
   const hello = JSON.stringify({ t: null, s: null, op: 10, d: { heartbeat_interval: HEARTBEAT_INTERVAL_MS, _trace: ['["gloaming-bench",{"micros":0}]'] } });
   const ready = JSON.stringify({
@@ -227,23 +248,32 @@ function writeStreams(port: number, lengths: readonly number[]): { files: Record
     },
   });
   const dispatch = (i: number, t: string, d: string): string => `{"t":"${t}","s":${i + 2},"op":0,"d":${d}}`;
-  const files: Record<string, string> = {};
+  const files: Record<string, string[]> = {};
   const stats = new Map<number, StreamStats>();
-  for (const length of new Set(lengths)) {
-    const deflate = new ZlibContext('deflate');
-    const messages = [hello, ready];
-    for (let i = 0; i < length - 1; i++) messages.push(dispatch(i, (bodies[i] as { t: string }).t, (bodies[i] as { d: string }).d));
-    if (length > 0) messages.push(dispatch(length - 1, 'INTERACTION_CREATE', markerBody));
-    const compressed = messages.map((message) => deflate.process(Buffer.from(message)));
-    deflate.close();
-    const file = join(dataDir, `stream-${length}.bin`);
-    writeStream(file, compressed);
-    files[String(length)] = file;
-    if (length > 0) {
-      const dispatches = messages.slice(2);
-      stats.set(length, {
-        meanJson: dispatches.reduce((sum, m) => sum + Buffer.byteLength(m), 0) / length,
-        meanCompressed: compressed.slice(2).reduce((sum, m) => sum + m.length, 0) / length,
+  for (const { events, slices } of specs) {
+    const dispatches: string[] = [];
+    let compressedBytes = 0;
+    files[String(events)] = Array.from({ length: slices }, (_, slice) => {
+      const deflate = new ZlibContext('deflate');
+      const messages = [hello, ready];
+      const first = slice * (events - 1);
+      for (let i = 0; i < events - 1; i++) {
+        const body = bodies[first + i] as { t: string; d: string };
+        messages.push(dispatch(i, body.t, body.d));
+      }
+      if (events > 0) messages.push(dispatch(events - 1, 'INTERACTION_CREATE', markerBody));
+      const compressed = messages.map((message) => deflate.process(Buffer.from(message)));
+      deflate.close();
+      dispatches.push(...messages.slice(2));
+      compressedBytes += compressed.slice(2).reduce((sum, m) => sum + m.length, 0);
+      const file = join(dataDir, `stream-${events}-${slice}.bin`);
+      writeStream(file, compressed);
+      return file;
+    });
+    if (events > 0) {
+      stats.set(events, {
+        meanJson: dispatches.reduce((sum, m) => sum + Buffer.byteLength(m), 0) / dispatches.length,
+        meanCompressed: compressedBytes / dispatches.length,
         interactions: dispatches.filter((m) => m.startsWith('{"t":"INTERACTION_CREATE"')).length,
         guildCreates: dispatches.filter((m) => m.startsWith('{"t":"GUILD_CREATE"')).length,
       });
@@ -334,8 +364,8 @@ const fmtInt = (value: number): string => (Number.isFinite(value) ? Math.round(v
 function describe(events: number, stream: StreamStats | undefined): string {
   if (stream === undefined) return '';
   return (
-    `${fmtInt(events)} dispatches, mean ${fmt(stream.meanJson, 0)} B JSON, ${fmt(stream.meanCompressed, 0)} B on the wire ` +
-    `(ratio ${fmt(stream.meanJson / stream.meanCompressed, 2)}), ${stream.interactions} INTERACTION_CREATE (${fmt((100 * stream.interactions) / events, 1)} %), ${stream.guildCreates} GUILD_CREATE`
+    `${fmtInt(events)} dispatches; over all: mean ${fmt(stream.meanJson, 0)} B JSON, ${fmt(stream.meanCompressed, 0)} B on the wire ` +
+    `(ratio ${fmt(stream.meanJson / stream.meanCompressed, 2)}), ${stream.interactions} INTERACTION_CREATE, ${stream.guildCreates} GUILD_CREATE`
   );
 }
 
@@ -346,7 +376,7 @@ function printReport(traffic: Map<number, StreamStats>, perShard16: number, snap
   out.push('');
   out.push(`Machine: ${os.availableParallelism()} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`);
   out.push(`gloaming measured: src/ as bundled at the start (fingerprint ${snapshot.hash}; newest file ${snapshot.newest}, modified ${snapshot.newestAt.toISOString()}).`);
-  out.push(`Traffic (zlib-stream, one deflate context per stream, every connection the same bytes): 1 shard gets ${describe(options.events, traffic.get(options.events))}; each of 16 shards gets the first ${describe(perShard16, traffic.get(perShard16))}.`);
+  out.push(`Traffic (zlib-stream, one deflate context per connection): 1 shard gets ${describe(options.events, traffic.get(options.events))}; each of 16 shards gets its own sixteenth of the same dispatches, ${describe(perShard16, traffic.get(perShard16))}.`);
   out.push(`Medians of ${options.runs} run(s), each client run a fresh process; idle memory with ${options.idleShards} shards.`);
   out.push('');
   out.push('| client | CPU µs/event, 1 shard | CPU µs/event, 16 shards | events/s, 1 shard | events/s, 16 shards | RSS MB after (16) | heap MB after (16) | idle KB/shard |');
@@ -421,9 +451,13 @@ async function main(): Promise<void> {
   const { port } = await fromServer('listening');
   const perShard16 = Math.floor(options.events / 16);
   log(`generating and compressing ${fmtInt(options.events)} dispatches…`);
-  const { files, stats } = writeStreams(port, [options.events, perShard16, 0]);
+  const { files, stats } = writeStreams(port, [
+    { events: options.events, slices: 1 },
+    { events: perShard16, slices: 16 },
+    { events: 0, slices: 1 },
+  ]);
   await fromServer('loaded', { type: 'load', streams: files });
-  const streamFor = (events: number): string => files[String(events)] as string;
+  const streamFor = (events: number): string[] => files[String(events)] as string[];
   log(`traffic ready: ${describe(options.events, stats.get(options.events))}`);
 
   const runnable = CLIENTS.filter((client) => client.skip === null);
@@ -433,10 +467,10 @@ async function main(): Promise<void> {
     // Rotate the order each run so that drift on a shared machine spreads over everyone.
     const order = runnable.map((_, i) => runnable[(i + run - 1) % runnable.length] as Client);
     for (const client of order.filter((c) => c.throughput)) {
-      for (const shards of SHARD_COUNTS) {
+      for (const shards of options.shardCounts) {
         const events = shards === 1 ? options.events : perShard16;
         try {
-          const result = await runClient(client, { mode: 'throughput', shards, events, streamFile: streamFor(events) }, port, throughputTimeout);
+          const result = await runClient(client, { mode: 'throughput', shards, events, streamFiles: streamFor(events) }, port, throughputTimeout);
           if (result.type !== 'result') throw new Error(`expected a result, got ${result.type}`);
           if (result.seqErrors !== 0) throw new Error(`${result.seqErrors} dispatches out of sequence`);
           if (result.events !== events * shards) throw new Error(`received ${result.events} dispatches, expected ${events * shards}`);
@@ -456,9 +490,9 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const client of order.filter((c) => c.idle)) {
+    for (const client of order.filter((c) => c.idle && options.idleShards > 0)) {
       try {
-        const result = await runClient(client, { mode: 'idle', shards: options.idleShards, events: 0, streamFile: streamFor(0) }, port, 120_000);
+        const result = await runClient(client, { mode: 'idle', shards: options.idleShards, events: 0, streamFiles: streamFor(0) }, port, 120_000);
         if (result.type !== 'idle') throw new Error(`expected an idle report, got ${result.type}`);
         const kb = (result.rssAfter - result.rssBefore) / result.shards / 1024;
         record(idle, client.name, kb);
