@@ -18,6 +18,11 @@ const BACKSLASH = 0x5c;
 const ZERO = 0x30;
 const NINE = 0x39;
 const MINUS = 0x2d;
+const LOWER_D = 0x64;
+const LOWER_O = 0x6f;
+const LOWER_P = 0x70;
+const LOWER_S = 0x73;
+const LOWER_T = 0x74;
 
 function skipSpace(text: string, at: number): number {
   let i = at;
@@ -28,10 +33,26 @@ function skipSpace(text: string, at: number): number {
   }
 }
 
+/** Which envelope key starts at `at` (just after its opening quote), or null for any other. */
+function keyAt(text: string, at: number): 'op' | 's' | 't' | 'd' | null {
+  const first = text.charCodeAt(at);
+  if (text.charCodeAt(at + 1) === QUOTE) {
+    if (first === LOWER_S) return 's';
+    if (first === LOWER_T) return 't';
+    if (first === LOWER_D) return 'd';
+    return null;
+  }
+  return first === LOWER_O && text.charCodeAt(at + 1) === LOWER_P && text.charCodeAt(at + 2) === QUOTE ? 'op' : null;
+}
+
+/** Digits beyond this many may not add up exactly in a double: `Number` reads those. */
+const EXACT_DIGITS = 15;
+
 /**
  * The payload's `op`, `s` and `t`, when they all come before `d` (Discord sends
  * `{"t":…,"s":…,"op":…,"d":…}`). Returns null whenever it cannot be sure — another key
- * order, an escape in a string, a malformed value — and the caller parses in full.
+ * order, an escape in a string, a malformed value — and the caller parses in full. Keys
+ * and numbers are read off the character codes: this runs for every message received.
  *
  * @example
  * peekPayload('{"t":"MESSAGE_CREATE","s":42,"op":0,"d":{"op":7}}'); // { op: 0, s: 42, t: 'MESSAGE_CREATE' }
@@ -46,10 +67,9 @@ export function peekPayload(text: string): PayloadHead | null {
   for (;;) {
     i = skipSpace(text, i);
     if (text.charCodeAt(i) !== QUOTE) return null;
-    const keyEnd = text.indexOf('"', i + 1);
-    if (keyEnd < 0) return null;
-    const key = text.slice(i + 1, keyEnd);
-    i = skipSpace(text, keyEnd + 1);
+    const key = keyAt(text, i + 1);
+    if (key === null) return null;
+    i = skipSpace(text, i + key.length + 2);
     if (text.charCodeAt(i) !== COLON) return null;
     i = skipSpace(text, i + 1);
     if (key === 'd') break;
@@ -62,11 +82,15 @@ export function peekPayload(text: string): PayloadHead | null {
       if (value.includes('\\') || text.charCodeAt(end - 1) === BACKSLASH) return null;
       i = end + 1;
     } else if ((c >= ZERO && c <= NINE) || c === MINUS) {
-      let end = i + 1;
-      for (let d = text.charCodeAt(end); d >= ZERO && d <= NINE; d = text.charCodeAt(++end));
+      const start = i;
+      let magnitude = 0;
+      let end = c === MINUS ? i + 1 : i;
+      for (let d = text.charCodeAt(end); d >= ZERO && d <= NINE; d = text.charCodeAt(++end)) magnitude = magnitude * 10 + (d - ZERO);
       const next = text.charCodeAt(end);
       if (next === 0x2e || next === 0x65 || next === 0x45) return null; // a fraction or exponent: not an op or sequence
-      value = Number(text.slice(i, end));
+      const digits = end - (c === MINUS ? start + 1 : start);
+      if (digits === 0) return null;
+      value = digits > EXACT_DIGITS ? Number(text.slice(start, end)) : c === MINUS ? -magnitude : magnitude;
       i = end;
     } else if (text.startsWith('null', i)) {
       value = null;

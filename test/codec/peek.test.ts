@@ -11,6 +11,14 @@ describe('peekPayload', () => {
     expect(peekPayload(' {\n "op" : 0 , "s":\t9007199254740991, "t" : "READY",\r\n"d":{}}')).toEqual({ op: 0, s: 9007199254740991, t: 'READY' });
   });
 
+  it('reads numbers as JSON.parse does, long and negative ones included', () => {
+    for (const s of ['0', '7', '-3', '-0', '123456789012345', '1234567890123456789', '-98765432109876543210']) {
+      const text = `{"t":null,"s":${s},"op":-1,"d":null}`;
+      const parsed = JSON.parse(text) as { s: number };
+      expect(peekPayload(text), text).toEqual({ op: -1, s: parsed.s, t: null });
+    }
+  });
+
   it('returns null when unsure, so the caller parses in full', () => {
     for (const text of [
       '{"d":{},"t":"MESSAGE_CREATE","s":1,"op":0}', // d first
@@ -19,6 +27,9 @@ describe('peekPayload', () => {
       '{"t":"X","s":1.5,"op":0,"d":{}}', // fractional sequence
       '{"t":"X","s":"1","op":0,"d":{}}', // s a string
       '{"t":"X","s":1,"op":0,"x":1,"d":{}}', // unknown key before d
+      '{"t":"X","s":1,"opx":0,"d":{}}', // a key that only starts like op
+      '{"t":"X","s":1,"o":0,"d":{}}', // a key that is a prefix of op
+      '{"t":"X","s":-,"op":0,"d":{}}', // a minus sign without digits
       '{"t":"X","s":1,"op":0', // truncated
       '[1,2,3]',
       '',
