@@ -109,6 +109,7 @@ const CLIENTS: readonly Client[] = [
   { name: 'gloaming-full', bundle: 'gloaming-full', throughput: true, idle: true, skip: null },
   { name: 'gloaming-interactions', bundle: 'gloaming-interactions', throughput: true, idle: false, skip: null },
   { name: 'limit', bundle: 'limit', throughput: true, idle: false, skip: null },
+  { name: 'floor-socket', bundle: 'floor-socket', throughput: true, idle: false, skip: null },
   { name: 'discordjs-zlib-sync', bundle: 'discordjs-zlib-sync', throughput: true, idle: true, skip: zlibSync },
   { name: 'discordjs-node-zlib', bundle: 'discordjs-node-zlib', throughput: true, idle: true, skip: null },
   { name: 'discordeno', bundle: 'discordeno', throughput: true, idle: true, skip: null },
@@ -409,17 +410,20 @@ function printReport(traffic: Map<number, StreamStats>, perShard16: number, snap
     const ratios = as.map((t, i) => t.cpuPerEvent / (bs[i] as Throughput).cpuPerEvent);
     return `${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}×`;
   };
-  const cpuRatio = (label: string, a: string, b: string, target: number): void => {
+  /** A ratio row; without a target it only says where the cost lies. */
+  const cpuRatio = (label: string, a: string, b: string, target: number | null): void => {
     const r1 = stat(a, 1, (t) => t.cpuPerEvent) / stat(b, 1, (t) => t.cpuPerEvent);
     const r16 = stat(a, 16, (t) => t.cpuPerEvent) / stat(b, 16, (t) => t.cpuPerEvent);
-    out.push(
-      `| ${label} | ${fmt(r1, 2)}× | ${fmt(r16, 2)}× | ≤ ${target.toFixed(2)}× | ${verdict(r1, target)} / ${verdict(r16, target)} | ${perRun(a, b, 1)} / ${perRun(a, b, 16)} |`,
-    );
+    const judged = target === null ? '– | –' : `≤ ${target.toFixed(2)}× | ${verdict(r1, target)} / ${verdict(r16, target)}`;
+    out.push(`| ${label} | ${fmt(r1, 2)}× | ${fmt(r16, 2)}× | ${judged} | ${perRun(a, b, 1)} / ${perRun(a, b, 16)} |`);
   };
   cpuRatio('CPU: gloaming-full ÷ discordjs-node-zlib', 'gloaming-full', 'discordjs-node-zlib', 0.35);
   cpuRatio('CPU: gloaming-full ÷ discordjs-zlib-sync', 'gloaming-full', 'discordjs-zlib-sync', 0.75);
   cpuRatio('CPU: gloaming-full ÷ limit', 'gloaming-full', 'limit', 1.15);
   cpuRatio('CPU: gloaming-interactions ÷ gloaming-full', 'gloaming-interactions', 'gloaming-full', 0.6);
+  cpuRatio('CPU: floor-socket ÷ limit (what sockets cost)', 'floor-socket', 'limit', null);
+  cpuRatio('CPU: gloaming-full ÷ floor-socket (what delivery costs)', 'gloaming-full', 'floor-socket', null);
+  cpuRatio('CPU: floor-socket ÷ discordjs-zlib-sync', 'floor-socket', 'discordjs-zlib-sync', null);
   const rss = stat('gloaming-full', 16, (t) => t.rssMB) / stat('discordjs-zlib-sync', 16, (t) => t.rssMB);
   out.push(`| RSS after, 16 shards: gloaming-full ÷ discordjs-zlib-sync | | ${fmt(rss, 2)}× | ≤ 1.00× | ${verdict(rss, 1)} | |`);
   const idleRatio = median(idle.get('gloaming-full') ?? []) / median(idle.get('discordjs-node-zlib') ?? []);

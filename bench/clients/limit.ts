@@ -1,7 +1,8 @@
 /**
  * Client `limit`: the in-process limit. The very bytes the connections receive, held in
  * memory, inflated with gloaming's ZlibContext (one per shard, each with its own stream)
- * and `JSON.parse`d per message: no sockets, no events, no queues. With several shards the
+ * straight to a string, as gloaming does, and `JSON.parse`d per message: no sockets, no
+ * events, no queues. With several shards the
  * contexts take turns, {@link BATCH} messages at a time, as socket reads interleave them.
  */
 import { ZlibContext } from '../../src/codec/zlib-context.js';
@@ -14,7 +15,7 @@ const args = clientArgs();
 if (args.mode !== 'throughput') fail(new Error('limit has no idle mode'));
 const shards = args.streamFiles.map((file) => ({ context: new ZlibContext('inflate'), messages: readStream(file) }));
 const length = (shards[0] as { messages: Buffer[] }).messages.length;
-const parse = (context: ZlibContext, message: Buffer): { s: number | null } => JSON.parse(context.process(message).toString('utf8')) as { s: number | null };
+const parse = (context: ZlibContext, message: Buffer): { s: number | null } => JSON.parse(context.processToString(message)) as { s: number | null };
 for (const { context, messages } of shards) {
   parse(context, messages[0] as Buffer); // HELLO
   parse(context, messages[1] as Buffer); // READY
