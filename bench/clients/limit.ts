@@ -2,8 +2,8 @@
  * Client `limit`: the in-process limit. The very bytes the connections receive, held in
  * memory, inflated with gloaming's ZlibContext (one per shard, each with its own stream)
  * straight to a string, as gloaming does, and `JSON.parse`d per message: no sockets, no
- * events, no queues. With several shards the
- * contexts take turns, {@link BATCH} messages at a time, as socket reads interleave them.
+ * events, no queues. With several shards the contexts take turns, {@link BATCH} messages
+ * at a time, as socket reads interleave them.
  */
 import { ZlibContext } from '../../src/codec/zlib-context.js';
 import { readStream } from '../receive-shared.js';
