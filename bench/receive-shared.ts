@@ -4,6 +4,7 @@
  * messages they exchange, and the file format of a pre-compressed connection stream.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { ALL_INTENTS } from '../src/intents.js';
 
 /** The `d.id` of the INTERACTION_CREATE that ends every benchmark stream. */
 export const MARKER_ID = 'gloaming-bench-end';
@@ -11,6 +12,11 @@ export const MARKER_ID = 'gloaming-bench-end';
 export const TOKEN = 'bench.token.not-a-secret';
 /** So long that no client heartbeats during a run (the server could not ACK in-stream). */
 export const HEARTBEAT_INTERVAL_MS = 3_600_000;
+/** The IDENTIFY a floor client sends: the smallest the bench server accepts for shard `id` of `shards`. */
+export function floorIdentify(id: number, shards: number): string {
+  return JSON.stringify({ op: 2, d: { token: TOKEN, intents: ALL_INTENTS, properties: { os: 'linux', browser: 'floor', device: 'floor' }, shard: [id, shards] } });
+}
+
 /** A client's stdout lines that start with this carry a {@link ClientReport}. */
 export const REPORT_PREFIX = '@@bench ';
 

@@ -7,9 +7,8 @@
  */
 import WebSocket from 'ws';
 import { ZlibContext } from '../../src/codec/zlib-context.js';
-import { ALL_INTENTS } from '../../src/intents.js';
 import { readBinaryFrames } from '../../src/shard/frame-reader.js';
-import { MARKER_ID, TOKEN } from '../receive-shared.js';
+import { MARKER_ID, floorIdentify } from '../receive-shared.js';
 import { Meter, ShardTally, clientArgs, fail } from './harness.js';
 
 const args = clientArgs();
@@ -29,8 +28,7 @@ function connect(id: number): void {
     readBinaryFrames(socket, 0, (data) => {
       const payload = JSON.parse(context.processToString(data)) as { op: number; s: number | null; t: string | null; d: { id?: string } };
       if (payload.op === 10) {
-        const identify = { op: 2, d: { token: TOKEN, intents: ALL_INTENTS, properties: { os: 'linux', browser: 'floor', device: 'floor' }, shard: [id, args.shards] } };
-        socket.send(JSON.stringify(identify));
+        socket.send(floorIdentify(id, args.shards));
       } else if (payload.t === 'READY') {
         if (++ready === args.shards) meter.start();
       } else if (payload.op === 0) {

@@ -5,8 +5,7 @@
  */
 import zlib from 'node:zlib';
 import WebSocket from 'ws';
-import { ALL_INTENTS } from '../../src/intents.js';
-import { TOKEN } from '../receive-shared.js';
+import { floorIdentify } from '../receive-shared.js';
 import { clientArgs, fail, measureIdle } from './harness.js';
 
 const args = clientArgs();
@@ -27,8 +26,7 @@ function connect(id: number): Promise<void> {
         const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { op: number; t: string | null };
         chunks.length = 0;
         if (payload.op === 10) {
-          const identify = { op: 2, d: { token: TOKEN, intents: ALL_INTENTS, properties: { os: 'linux', browser: 'floor', device: 'floor' }, shard: [id, args.shards] } };
-          socket.send(JSON.stringify(identify));
+          socket.send(floorIdentify(id, args.shards));
         } else if (payload.t === 'READY') {
           resolve();
         }

@@ -82,15 +82,15 @@ export function peekPayload(text: string): PayloadHead | null {
       if (value.includes('\\') || text.charCodeAt(end - 1) === BACKSLASH) return null;
       i = end + 1;
     } else if ((c >= ZERO && c <= NINE) || c === MINUS) {
-      const start = i;
+      const negative = c === MINUS;
+      const firstDigit = negative ? i + 1 : i;
       let magnitude = 0;
-      let end = c === MINUS ? i + 1 : i;
+      let end = firstDigit;
       for (let d = text.charCodeAt(end); d >= ZERO && d <= NINE; d = text.charCodeAt(++end)) magnitude = magnitude * 10 + (d - ZERO);
       const next = text.charCodeAt(end);
       if (next === 0x2e || next === 0x65 || next === 0x45) return null; // a fraction or exponent: not an op or sequence
-      const digits = end - (c === MINUS ? start + 1 : start);
-      if (digits === 0) return null;
-      value = digits > EXACT_DIGITS ? Number(text.slice(start, end)) : c === MINUS ? -magnitude : magnitude;
+      if (end === firstDigit) return null;
+      value = end - firstDigit > EXACT_DIGITS ? Number(text.slice(i, end)) : negative ? -magnitude : magnitude;
       i = end;
     } else if (text.startsWith('null', i)) {
       value = null;
