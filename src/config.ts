@@ -10,7 +10,9 @@ import { isDispatchEventName } from './codec/event-types.js';
 import type { DispatchEventName } from './codec/event-types.js';
 import { ALL_INTENTS } from './intents.js';
 import type { Queue } from './queue/queue.js';
+import { SHARD_QUERY_PARAMETERS, tokenUrlProblem } from './shard/gateway-url.js';
 import { Session } from './shard/session.js';
+import { DEFAULT_USER_AGENT } from './version.js';
 
 const REDACTED = '[redacted token]';
 
@@ -152,17 +154,28 @@ export interface ShardConfig {
   /** IDENTIFY `properties`; default `{ os: process.platform, browser: 'gloaming', device: 'gloaming' }`. */
   identifyProperties?: GatewayIdentifyProperties;
   /**
-   * The gateway URL, `ws:` or `wss:`, without query string or fragment (the shard adds
-   * `v`, `encoding` and `compress`); default `'wss://gateway.discord.gg'`. Stored as given.
+   * The gateway URL; default `'wss://gateway.discord.gg'`. Stored as given, path and query
+   * included; the shard adds `v`, `encoding` and `compress`, so the URL must not set them,
+   * nor have a fragment. `wss:` goes anywhere; `ws:` only to loopback (127.0.0.0/8, `[::1]`,
+   * `localhost`) unless `allowInsecureUrls`, since IDENTIFY carries the token.
    */
   gatewayUrl?: string;
   /** Transport compression; default `'zlib-stream'`; `null`: none. */
   compression?: 'zlib-stream' | 'zstd-stream' | null;
   /**
-   * Whether a `resume_gateway_url` that is not `wss:` may be used; default `false`.
-   * Tests against a local simulator (`ws://127.0.0.1`) set it.
+   * Whether the token may travel unencrypted to another machine: `ws:` to a host that is
+   * not loopback, for `gatewayUrl` (else a ConfigError) and for a READY's
+   * `resume_gateway_url` (else it is skipped with a warning and the shard resumes on
+   * `gatewayUrl`), and `http:` for `createRecommended`'s `restUrl`. Default `false`; a
+   * local simulator (`ws://127.0.0.1`) needs no opt-in.
    */
   allowInsecureUrls?: boolean;
+  /**
+   * The `User-Agent` header of the websocket handshake (and of `/gateway/bot` in
+   * `createRecommended`); default `DiscordBot (gloaming, <version>) Node.js/<version>`.
+   * Some gateways that are not Discord refuse a handshake without one.
+   */
+  userAgent?: string;
   /** Whether sent commands go through the 120-per-60-s ratelimiter; default `true`. */
   ratelimitMessages?: boolean;
   /**
@@ -193,8 +206,9 @@ export interface ShardConfig {
   maxBufferedMessages?: number;
   /**
    * Milliseconds allowed for the socket to open (`connect`, default 15 000), for HELLO to
-   * arrive after that (`hello`, default 20 000) and for READY or RESUMED after IDENTIFY or
-   * RESUME (`ready`, default 60 000). Positive integers up to 2^31 - 1.
+   * arrive after that (`hello`, default 10 000: Discord sends it at once, and a reconnect
+   * costs no identify) and for READY or RESUMED after IDENTIFY or RESUME (`ready`, default
+   * 60 000). Positive integers up to 2^31 - 1.
    */
   timeouts?: { connect?: number; hello?: number; ready?: number };
   /**
@@ -203,6 +217,14 @@ export interface ShardConfig {
    * `true`). Positive integers up to 2^31 - 1, `initial <= max`.
    */
   backoff?: { initial?: number; max?: number; jitter?: boolean };
+  /**
+   * IDENTIFY attempts in a row that may end before READY (closed, dropped, op 9, or no
+   * READY in time) before the shard ends fatally; integer >= 1, default 10. Each failure
+   * is an error item and waits longer (the `backoff` delays), so the default spans about
+   * four minutes and ten identifies: enough to ride out a gateway incident, and a stop
+   * before a wrong token or gateway burns the daily identify budget (1000) in a loop.
+   */
+  maxIdentifyFailures?: number;
 }
 
 /** Connect, hello and ready timeouts in milliseconds, all filled in. */
@@ -231,7 +253,7 @@ export interface ResolvedBackoff {
  *
  * @example
  * const config = resolveShardConfig({ token, intents: 513 });
- * config.timeouts.hello; // 20000
+ * config.timeouts.hello; // 10000
  */
 export interface ResolvedShardConfig {
   /** The bot token; prints as `[redacted token]`. */
@@ -246,9 +268,11 @@ export interface ResolvedShardConfig {
   readonly identifyProperties: GatewayIdentifyProperties;
   /** The base gateway URL, as given. */
   readonly gatewayUrl: string;
+  /** The `User-Agent` header sent on the handshake. */
+  readonly userAgent: string;
   /** Transport compression, or `null` for none. */
   readonly compression: 'zlib-stream' | 'zstd-stream' | null;
-  /** Whether a non-`wss:` resume URL may be used. */
+  /** Whether the token may go unencrypted (`ws:`, `http:`) to a host that is not loopback. */
   readonly allowInsecureUrls: boolean;
   /** Whether sent commands are ratelimited. */
   readonly ratelimitMessages: boolean;
@@ -266,11 +290,14 @@ export interface ResolvedShardConfig {
   readonly timeouts: ResolvedTimeouts;
   /** Reconnect backoff. */
   readonly backoff: ResolvedBackoff;
+  /** IDENTIFY attempts in a row that may end before READY before the shard ends fatally. */
+  readonly maxIdentifyFailures: number;
 }
 
 const OPTIONS = [
-  'token', 'intents', 'largeThreshold', 'presence', 'identifyProperties', 'gatewayUrl', 'compression',
-  'allowInsecureUrls', 'ratelimitMessages', 'eventTypes', 'session', 'queue', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff',
+  'token', 'intents', 'largeThreshold', 'presence', 'identifyProperties', 'gatewayUrl', 'compression', 'allowInsecureUrls',
+  'userAgent', 'ratelimitMessages', 'eventTypes', 'session', 'queue', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff',
+  'maxIdentifyFailures',
 ] as const satisfies readonly (keyof ShardConfig)[];
 
 const PRESENCE_STATUSES: readonly string[] = Object.values(PresenceUpdateStatus);
@@ -428,7 +455,7 @@ class Checker {
     return copy as unknown as GatewayIdentifyProperties;
   }
 
-  gatewayUrl(value: unknown): string {
+  gatewayUrl(value: unknown, allowInsecureUrls: boolean): string {
     if (value === undefined) return 'wss://gateway.discord.gg';
     if (typeof value !== 'string') return this.fail('gatewayUrl', 'must be a string', value);
     let url: URL;
@@ -437,9 +464,20 @@ class Checker {
     } catch {
       return this.fail('gatewayUrl', 'must be a valid URL', value);
     }
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') this.fail('gatewayUrl', 'must be a ws: or wss: URL', value);
-    // the shard writes the query string itself (v, encoding, compress)
-    if (value.includes('?') || value.includes('#')) this.fail('gatewayUrl', 'must not have a query string or fragment', value);
+    const problem = tokenUrlProblem(url, 'ws:', 'wss:', allowInsecureUrls);
+    if (problem !== null) this.fail('gatewayUrl', problem, value);
+    if (url.hash !== '' || value.includes('#')) this.fail('gatewayUrl', 'must not have a fragment', value);
+    const own = SHARD_QUERY_PARAMETERS.find((name) => url.searchParams.has(name));
+    if (own !== undefined) this.fail('gatewayUrl', `must not set ${own} in its query: the shard sets v, encoding and compress (see compression)`, value);
+    return value;
+  }
+
+  /** A header value: visible ASCII and spaces, as HTTP allows without encoding. */
+  userAgent(value: unknown): string {
+    if (value === undefined) return DEFAULT_USER_AGENT;
+    if (typeof value !== 'string' || !/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value)) {
+      this.fail('userAgent', 'must be a non-empty string of printable ASCII (an HTTP header value)', value);
+    }
     return value;
   }
 
@@ -496,13 +534,14 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
   const largeThreshold = check.integer('largeThreshold', config.largeThreshold, 50, 50, 250);
   const presence = check.presence(config.presence);
   const identifyProperties = check.identifyProperties(config.identifyProperties);
-  const gatewayUrl = check.gatewayUrl(config.gatewayUrl);
+  const allowInsecureUrls = check.boolean('allowInsecureUrls', config.allowInsecureUrls, false);
+  const gatewayUrl = check.gatewayUrl(config.gatewayUrl, allowInsecureUrls);
+  const userAgent = check.userAgent(config.userAgent);
 
   const compression = config.compression === undefined ? 'zlib-stream' : config.compression;
   if (compression !== null && compression !== 'zlib-stream' && compression !== 'zstd-stream') {
     check.fail('compression', "must be 'zlib-stream', 'zstd-stream' or null", compression);
   }
-  const allowInsecureUrls = check.boolean('allowInsecureUrls', config.allowInsecureUrls, false);
   const ratelimitMessages = check.boolean('ratelimitMessages', config.ratelimitMessages, true);
 
   const eventTypes = check.eventTypes(config.eventTypes);
@@ -523,7 +562,7 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
   const t = check.group('timeouts', config.timeouts, ['connect', 'hello', 'ready']);
   const timeouts: ResolvedTimeouts = {
     connect: check.integer('timeouts.connect', t.connect, 15_000, 1, MAX_TIMER_MS),
-    hello: check.integer('timeouts.hello', t.hello, 20_000, 1, MAX_TIMER_MS),
+    hello: check.integer('timeouts.hello', t.hello, 10_000, 1, MAX_TIMER_MS),
     ready: check.integer('timeouts.ready', t.ready, 60_000, 1, MAX_TIMER_MS),
   };
 
@@ -536,6 +575,7 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
   if (backoff.initial > backoff.max) {
     throw new ConfigError('backoff.initial', `must not exceed backoff.max (${backoff.max}), got ${backoff.initial}`);
   }
+  const maxIdentifyFailures = check.integer('maxIdentifyFailures', config.maxIdentifyFailures, 10, 1, Number.MAX_SAFE_INTEGER);
 
   // The largest IDENTIFY this config can produce; checked here so an oversized presence
   // fails at construction instead of as close 4002 on every connect.
@@ -568,6 +608,7 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
     presence: deepFreeze(presence),
     identifyProperties: deepFreeze(identifyProperties),
     gatewayUrl,
+    userAgent,
     compression,
     allowInsecureUrls,
     ratelimitMessages,
@@ -578,5 +619,6 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
     maxBufferedMessages,
     timeouts: Object.freeze(timeouts),
     backoff: Object.freeze(backoff),
+    maxIdentifyFailures,
   } satisfies ResolvedShardConfig);
 }

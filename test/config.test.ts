@@ -7,6 +7,7 @@ import { ConfigError, Token, resolveShardConfig } from '../src/config.js';
 import type { ShardConfig } from '../src/config.js';
 import { ALL_INTENTS } from '../src/intents.js';
 import { Session } from '../src/shard/session.js';
+import { VERSION } from '../src/version.js';
 
 // Distinctive, so a leak anywhere shows up in a substring search.
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.GzQwRt.Sup3rS3cretT0kenPartThatMustNeverLeak_xyz';
@@ -43,6 +44,7 @@ describe('resolveShardConfig defaults', () => {
       presence: null,
       identifyProperties: { os: process.platform, browser: 'gloaming', device: 'gloaming' },
       gatewayUrl: 'wss://gateway.discord.gg',
+      userAgent: `DiscordBot (gloaming, ${VERSION}) Node.js/${process.version}`,
       compression: 'zlib-stream',
       allowInsecureUrls: false,
       ratelimitMessages: true,
@@ -51,13 +53,14 @@ describe('resolveShardConfig defaults', () => {
       queue: null,
       maxInflatedSize: 128 * 1024 * 1024,
       maxBufferedMessages: 256,
-      timeouts: { connect: 15_000, hello: 20_000, ready: 60_000 },
+      timeouts: { connect: 15_000, hello: 10_000, ready: 60_000 },
       backoff: { initial: 1_000, max: 60_000, jitter: true },
+      maxIdentifyFailures: 10,
     });
     expect(Object.keys(config).sort()).toEqual(
       [
-        'token', 'intents', 'largeThreshold', 'presence', 'identifyProperties', 'gatewayUrl', 'compression',
-        'allowInsecureUrls', 'ratelimitMessages', 'eventTypes', 'session', 'queue', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff',
+        'token', 'intents', 'largeThreshold', 'presence', 'identifyProperties', 'gatewayUrl', 'compression', 'allowInsecureUrls', 'userAgent',
+        'ratelimitMessages', 'eventTypes', 'session', 'queue', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff', 'maxIdentifyFailures',
       ].sort(),
     );
   });
@@ -226,7 +229,9 @@ describe('token redaction', () => {
 
   it('errors about other options do not quote a token placed there', () => {
     configError(resolve({ gatewayUrl: TOKEN }), 'gatewayUrl');
-    configError(resolve({ gatewayUrl: `wss://x/${TOKEN}?a=1` }), 'gatewayUrl');
+    configError(resolve({ gatewayUrl: `wss://x/${TOKEN}?v=1` }), 'gatewayUrl');
+    configError(resolve({ gatewayUrl: `ws://x/${TOKEN}` }), 'gatewayUrl');
+    configError(resolve({ userAgent: `${TOKEN}\n` }), 'userAgent');
     configError(resolve({ compression: `Bot ${TOKEN}` }), 'compression');
     configError(resolve({ identifyProperties: { os: 'linux', browser: 1, device: TOKEN } }), 'identifyProperties.browser');
     configError(resolve({ presence: { since: null, activities: [], status: TOKEN, afk: false } }), 'presence.status');
@@ -342,15 +347,47 @@ describe('validation', () => {
   });
 
   it.each([
-    ['https://gateway.discord.gg', 'must be a ws: or wss: URL'],
+    ['https://gateway.discord.gg', 'must be a wss: or ws: URL'],
     ['gateway.discord.gg', 'must be a valid URL'],
-    ['wss://gateway.discord.gg/?v=10', 'must not have a query string'],
-    ['wss://gateway.discord.gg?', 'must not have a query string'],
+    ['wss://gateway.discord.gg/?v=10', 'must not set v in its query'],
+    ['wss://gateway.discord.gg/gateway?compress=zstd-stream', 'must not set compress in its query'],
     ['wss://gateway.discord.gg#x', 'fragment'],
+    ['wss://gateway.discord.gg#', 'fragment'],
+    ['ws://example.com', 'ws: to example.com would carry the token unencrypted (use wss:, a loopback host, or set allowInsecureUrls)'],
+    ['ws://10.0.0.1:8080/gateway', 'ws: to 10.0.0.1 would carry the token unencrypted'],
+    ['ws://[::2]/', 'ws: to [::2] would carry the token unencrypted'],
+    ['ws://localhost.example.com', 'would carry the token unencrypted'],
     [42, 'must be a string'],
   ])('rejects gatewayUrl %o', (gatewayUrl, problem) => {
     const error = configError(resolve({ gatewayUrl }), 'gatewayUrl');
     expect(error.message).toContain(problem);
+  });
+
+  it.each([
+    'wss://gateway.discord.gg',
+    'wss://gateway.example.com:8443/gateway/',
+    'wss://gateway.discord.gg?',
+    'wss://proxy.example.com/gateway?group=a',
+    'ws://127.0.0.1:8080',
+    'ws://127.1.2.3/gateway',
+    'ws://localhost:3001/',
+    'ws://[::1]:3001/gateway',
+  ])('accepts gatewayUrl %s without allowInsecureUrls, as given', (gatewayUrl) => {
+    expect(resolveShardConfig({ ...base, gatewayUrl }).gatewayUrl).toBe(gatewayUrl);
+  });
+
+  it('accepts ws: to another host only with allowInsecureUrls', () => {
+    expect(resolveShardConfig({ ...base, gatewayUrl: 'ws://gateway.lan:3001', allowInsecureUrls: true }).gatewayUrl).toBe('ws://gateway.lan:3001');
+  });
+
+  it.each(['', ' leading', 'trailing ', 'line\nbreak', 'caf\u00e9', 42])('rejects userAgent %o', (userAgent) => {
+    expect(configError(resolve({ userAgent }), 'userAgent').message).toContain('printable ASCII');
+  });
+
+  it('checks maxIdentifyFailures', () => {
+    configError(resolve({ maxIdentifyFailures: 0 }), 'maxIdentifyFailures');
+    configError(resolve({ maxIdentifyFailures: 1.5 }), 'maxIdentifyFailures');
+    expect(resolveShardConfig({ ...base, maxIdentifyFailures: 1 }).maxIdentifyFailures).toBe(1);
   });
 
   it('rejects an unknown compression', () => {

@@ -3,11 +3,12 @@
  * bucket, a range, or the count Discord recommends; and closing a fleet into sessions that
  * a later start resumes.
  */
-import { Token } from '../config.js';
+import { ConfigError, resolveShardConfig } from '../config.js';
 import type { ShardConfig } from '../config.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
 import type { Queue } from '../queue/queue.js';
 import { CloseFrame } from '../shard/close-codes.js';
+import { tokenUrlProblem } from '../shard/gateway-url.js';
 import type { Session } from '../shard/session.js';
 import { Shard } from '../shard/shard.js';
 import { ShardId } from '../shard/shard-id.js';
@@ -70,8 +71,19 @@ export function createRange(range: { readonly start: number; readonly end: numbe
 
 /** A shard config plus where to ask for `/gateway/bot`. */
 export interface RecommendedConfig extends ShardConfig {
-  /** The REST base: Discord's `https://discord.com/api/v10` by default, a FakeGateway's `restUrl`, or a REST proxy. */
+  /**
+   * The REST base: Discord's `https://discord.com/api/v10` by default, a FakeGateway's
+   * `restUrl`, or a REST proxy. `http:` only to loopback unless `allowInsecureUrls`, since
+   * the request carries the token.
+   */
   restUrl?: string;
+}
+
+/** The REST base, checked like a gateway URL: the request carries the token. */
+function checkedRestUrl(restUrl: string, allowInsecureUrls: boolean): string {
+  const problem = URL.canParse(restUrl) ? tokenUrlProblem(new URL(restUrl), 'http:', 'https:', allowInsecureUrls) : 'must be a valid URL';
+  if (problem !== null) throw new ConfigError('restUrl', `${problem}, got ${JSON.stringify(restUrl.slice(0, 100))}`);
+  return restUrl;
 }
 
 /**
@@ -79,15 +91,16 @@ export interface RecommendedConfig extends ShardConfig {
  * connecting to the gateway URL it answers, with one queue sized from its
  * `max_concurrency` and `session_start_limit` (unless the config brings a queue).
  *
- * @throws GatewayBotError with kind `Unauthorized` (bad token), `Network` (no answer) or
- *   `Malformed` (an answer that is not the expected JSON), or another status.
+ * @throws ConfigError for an invalid config or `restUrl` (before any request);
+ *   GatewayBotError with kind `Unauthorized` (bad token), `Network` (no answer),
+ *   `Malformed` (an answer that is not the expected JSON) or `Status` (another status).
  * @example
  * const shards = await createRecommended({ token, intents });
  */
 export async function createRecommended(config: RecommendedConfig, perShard?: PerShardConfig): Promise<Shard[]> {
   const { restUrl = 'https://discord.com/api/v10', ...shardConfig } = config;
-  const token = shardConfig.token instanceof Token ? shardConfig.token : new Token(shardConfig.token);
-  const info = await fetchGatewayBot(restUrl, token.reveal());
+  const resolved = resolveShardConfig(shardConfig);
+  const info = await fetchGatewayBot(checkedRestUrl(restUrl, resolved.allowInsecureUrls), resolved.token.reveal(), { userAgent: resolved.userAgent });
   const limit = info.session_start_limit;
   const withUrl: ShardConfig = { ...shardConfig, gatewayUrl: info.url };
   const queue = () => new InMemoryQueue(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total);

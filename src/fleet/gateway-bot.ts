@@ -3,6 +3,7 @@
  * identify budget, with three distinct errors for the three ways it fails.
  */
 import type { APIGatewayBotInfo } from 'discord-api-types/v10';
+import { DEFAULT_USER_AGENT } from '../version.js';
 
 /** How `/gateway/bot` failed: a rejected token, no answer at all, or an answer that makes no sense. */
 export type GatewayBotErrorKind = 'Unauthorized' | 'Network' | 'Malformed' | 'Status';
@@ -33,13 +34,17 @@ const isCount = (value: unknown, min: number): value is number => Number.isInteg
  *
  * @throws GatewayBotError (`Unauthorized` for 401, `Status` for another non-2xx status,
  *   `Network` when the request fails, `Malformed` for a body of the wrong shape).
+ * @example
+ * const info = await fetchGatewayBot('https://discord.com/api/v10', token.reveal());
+ * console.log(info.shards, info.session_start_limit.max_concurrency);
  */
-export async function fetchGatewayBot(restUrl: string, token: string, timeoutMs = 15_000): Promise<APIGatewayBotInfo> {
+export async function fetchGatewayBot(restUrl: string, token: string, options: { timeoutMs?: number; userAgent?: string } = {}): Promise<APIGatewayBotInfo> {
+  const { timeoutMs = 15_000, userAgent = DEFAULT_USER_AGENT } = options;
   const url = `${restUrl.replace(/\/+$/, '')}/gateway/bot`;
   let response: Response;
   try {
     response = await fetch(url, {
-      headers: { authorization: `Bot ${token}` },
+      headers: { authorization: `Bot ${token}`, 'user-agent': userAgent },
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {

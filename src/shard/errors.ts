@@ -3,14 +3,22 @@
  * what to do, and the underlying cause. None of them ever contains the token.
  */
 
-/** What went wrong. Only `FatallyClosed` ends a shard; the others are followed by a reconnect. */
+/** What went wrong. Only `FatallyClosed` ends a shard; the others are followed by a reconnect or skip one message. */
 export type ShardErrorKind =
-  /** The server closed with a code that reconnecting cannot fix (4004, 4010–4014). */
+  /**
+   * The server closed with a code that reconnecting cannot fix (4004, 4010–4014), or
+   * `maxIdentifyFailures` IDENTIFY attempts in a row ended before READY.
+   */
   | 'FatallyClosed'
   /** Opening the websocket failed or timed out. */
   | 'Connecting'
   /** HELLO or READY/RESUMED did not arrive in time. */
   | 'Timeout'
+  /**
+   * An IDENTIFY ended before READY (a close, a drop, op 9 or a timeout): the shard waits
+   * longer each time, and ends with `FatallyClosed` after `maxIdentifyFailures` in a row.
+   */
+  | 'IdentifyFailed'
   /** A message could not be decompressed, or inflated past the size cap. */
   | 'Decompressing'
   /** A message was not valid JSON, not a gateway payload, or one the protocol forbids (a HELLO without an interval, a dispatch without a new sequence number). */
@@ -42,6 +50,6 @@ export class ShardError extends Error {
     this.closeCode = options?.closeCode ?? null;
   }
 
-  /** The close code for `FatallyClosed`, else null. */
+  /** For `FatallyClosed`, the close code that ended the shard (null when the last failed IDENTIFY ended without one); else null. */
   readonly closeCode: number | null;
 }

@@ -10,9 +10,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 const describe = (value: unknown): string => (value === undefined ? 'missing' : JSON.stringify(value).slice(0, 40));
 
-/** Whether `s` can be a dispatch's sequence number (a positive integer that resumes exactly). */
+/**
+ * Whether `s` can be a dispatch's sequence number: a non-negative integer that resumes
+ * exactly. Discord counts from 1; other gateways (Spacebar, proxies) from 0 or anywhere.
+ */
 export function isSequence(s: unknown): s is number {
-  return Number.isSafeInteger(s) && (s as number) > 0;
+  return Number.isSafeInteger(s) && (s as number) >= 0;
 }
 
 /**
@@ -29,12 +32,15 @@ export function helloProblem(d: unknown): string | null {
 }
 
 /**
- * Why a READY's `d` cannot start a session, or null when it can.
+ * Why a READY (its `s` and `d`) cannot start a session, or null when it can. Only what a
+ * resume needs is required: `resume_gateway_url`, `shard` and `application` may be absent.
  *
  * @example
- * readyProblem({ session_id: 'abc', resume_gateway_url: 'wss://gateway.discord.gg' }); // null
+ * readyProblem(1, { session_id: 'abc', resume_gateway_url: 'wss://gateway.discord.gg' }); // null
+ * readyProblem(0, { session_id: 'abc' }); // null
  */
-export function readyProblem(d: unknown): string | null {
+export function readyProblem(s: unknown, d: unknown): string | null {
+  if (!isSequence(s)) return `READY s is ${describe(s)}, not a non-negative integer`;
   if (!isObject(d)) return `READY d is ${describe(d)}, not an object`;
   if (typeof d.session_id !== 'string' || d.session_id.length === 0) return `READY session_id is ${describe(d.session_id)}, not a string`;
   if (d.resume_gateway_url !== undefined && typeof d.resume_gateway_url !== 'string') {

@@ -23,6 +23,7 @@ import { isKnownPayload } from './events.js';
 import type { ShardEvent, ShardMessage } from './events.js';
 import { Fifo } from './fifo.js';
 import { readBinaryFrames } from './frame-reader.js';
+import { connectUrl, tokenUrlProblem } from './gateway-url.js';
 import { Latency } from './latency.js';
 import { helloProblem, isSequence, readyProblem } from './payload-checks.js';
 import { CommandRatelimiter } from './ratelimiter.js';
@@ -40,12 +41,13 @@ export type ShardState =
   | { readonly kind: 'Identifying' }
   | { readonly kind: 'Resuming' }
   | { readonly kind: 'Active' }
+  /** `code`: the close code that ended the shard, or 0 when it was not a close (a last failed IDENTIFY without one). */
   | { readonly kind: 'FatallyClosed'; readonly code: number };
 
 /** What the consumer is handed next, in arrival order. */
 type Item =
-  /** `payload` is null for dispatches not parsed on receipt: `nextEvent` parses them if wanted. */
-  | { readonly kind: 'payload'; readonly text: string; readonly payload: GatewayReceivePayload | null; readonly wanted: boolean }
+  /** `event` is what `nextEvent` yields, or null when it skips the message (unwanted or unknown; never parsed if a dispatch). */
+  | { readonly kind: 'payload'; readonly text: string; readonly event: GatewayReceivePayload | null }
   | { readonly kind: 'close'; readonly code: number | null; readonly reason: string }
   | { readonly kind: 'error'; readonly error: ShardError };
 
@@ -55,6 +57,8 @@ interface Reconnect {
   readonly identify: boolean;
   /** Wait at least this long first (op 9 `d:false` asks for 1–5 s). */
   readonly delayMs: number;
+  /** Why, in a few words, for the error that ends a shard whose identifies keep failing. */
+  readonly cause: string;
 }
 
 /** One live websocket and everything that belongs to it alone. */
@@ -65,6 +69,8 @@ interface Connection {
   /** Aborts a queue wait when this connection goes away. */
   readonly abort: AbortController;
   opened: boolean;
+  /** IDENTIFY went out on this connection and READY has not come: its end is an identify failure. */
+  awaitingReady: boolean;
   ratelimiter: CommandRatelimiter | null;
   heartbeatTimer: NodeJS.Timeout | null;
   /** HELLO, READY/RESUMED deadlines. */
@@ -73,6 +79,9 @@ interface Connection {
 }
 
 const CLOSE_WAIT_MS = 5_000;
+/** `#sequence` before a session's first dispatch: READY may then carry any sequence, 0 included. */
+const NO_SEQUENCE = -1;
+const DISPATCH = GatewayOpcodes.Dispatch as number;
 /**
  * Frames one shard reads per event-loop turn before it lets other sockets and timers run:
  * about five socket reads of compressed traffic, some 10 ms of work. Each time the budget
@@ -114,8 +123,11 @@ export class Shard {
   #connection: Connection | null = null;
   #state: ShardState = { kind: 'Disconnected', attempts: 0 };
   #sessionId: string | null;
+  /** The last sequence received in this session, or {@link NO_SEQUENCE}. */
   #sequence: number;
   #resumeUrl: string | null;
+  /** IDENTIFY attempts in a row that ended before READY. */
+  #identifyFailures = 0;
   #started = false;
   /** The user closed the shard: no more reconnects; the stream ends once drained. */
   #closed = false;
@@ -138,7 +150,7 @@ export class Shard {
     this.#queue = this.config.queue ?? defaultQueue(config);
     const session = this.config.session;
     this.#sessionId = session?.id ?? null;
-    this.#sequence = session?.sequence ?? 0;
+    this.#sequence = session?.sequence ?? NO_SEQUENCE;
     this.#resumeUrl = session?.resumeUrl ?? null;
   }
 
@@ -243,8 +255,8 @@ export class Shard {
       if (event === undefined) {
         const { item } = peeked;
         if (item.kind === 'payload') {
-          if (!item.wanted) continue;
-          event = item.payload ?? this.#parseDispatch(item.text);
+          if (item.event === null) continue;
+          event = item.event;
         } else if (item.kind === 'close') event = { op: 'close', t: null, s: null, d: { code: item.code, reason: item.reason } };
         else event = { op: 'error', t: null, s: null, d: item.error };
       }
@@ -454,11 +466,8 @@ export class Shard {
   /** The URL to connect to: the session's resume URL when resuming, unless it failed before. */
   #url(): { url: string; usedResumeUrl: boolean } {
     const usedResumeUrl = this.#sessionId !== null && this.#resumeUrl !== null;
-    const url = new URL(usedResumeUrl ? (this.#resumeUrl as string) : this.config.gatewayUrl);
-    url.searchParams.set('v', '10');
-    url.searchParams.set('encoding', 'json');
-    if (this.config.compression !== null) url.searchParams.set('compress', this.config.compression);
-    return { url: url.toString(), usedResumeUrl };
+    const url = connectUrl(usedResumeUrl ? (this.#resumeUrl as string) : this.config.gatewayUrl, this.config.compression);
+    return { url, usedResumeUrl };
   }
 
   #connect(): void {
@@ -472,6 +481,7 @@ export class Shard {
       return;
     }
     const socket = new WebSocket(url, {
+      headers: { 'User-Agent': this.config.userAgent },
       handshakeTimeout: this.config.timeouts.connect,
       perMessageDeflate: false,
       maxPayload: this.config.maxInflatedSize,
@@ -482,6 +492,7 @@ export class Shard {
       usedResumeUrl,
       abort: new AbortController(),
       opened: false,
+      awaitingReady: false,
       ratelimiter: null,
       heartbeatTimer: null,
       deadline: null,
@@ -511,8 +522,8 @@ export class Shard {
 
   /**
    * The receive path, run for every message: inflate, read the envelope, track the
-   * sequence, queue. Only control messages and READY/RESUMED are parsed here; other
-   * dispatches are parsed by `nextEvent`, and only if wanted.
+   * sequence, queue. Ordinary dispatches, nearly every message, go by their peeked
+   * envelope and are parsed only if wanted; everything else is parsed and checked whole.
    */
   #onFrame(connection: Connection, data: Buffer): void {
     this.#spendReadBudget();
@@ -525,38 +536,60 @@ export class Shard {
         return;
       }
       this.#push({ kind: 'error', error: new ShardError('Decompressing', `could not decompress a message: ${(error as Error).message}`, { cause: error }) });
-      this.#drop(connection, { identify: false, delayMs: 0 });
+      this.#drop(connection, { identify: false, delayMs: 0, cause: 'a message that did not decompress' });
       return;
     }
     if (text === null) return;
-    let envelope: { readonly op: number; readonly s?: unknown; readonly t?: unknown } | null = peekPayload(text);
-    let payload: GatewayReceivePayload | null = null;
-    if (envelope === null || envelope.op !== (GatewayOpcodes.Dispatch as number) || envelope.t === GatewayDispatchEvents.Ready || envelope.t === GatewayDispatchEvents.Resumed) {
-      payload = this.#parse(connection, text);
-      if (payload === null) return;
-      // Checked before anything counts or is delivered: a refused READY must not advance the sequence.
-      const problem = this.#controlProblem(connection, payload);
-      if (problem !== null) {
-        this.#push({ kind: 'error', error: new ShardError('Deserializing', `${problem}: reconnecting`) });
-        this.#drop(connection, { identify: false, delayMs: 0 });
-        return;
-      }
-      envelope = payload;
+    const head = peekPayload(text);
+    if (head !== null && head.op === DISPATCH && head.t !== GatewayDispatchEvents.Ready && head.t !== GatewayDispatchEvents.Resumed) {
+      this.#onDispatch(connection, text, head.s, head.t, null);
+    } else {
+      this.#onControl(connection, text);
     }
-    if (envelope.op === (GatewayOpcodes.Dispatch as number)) {
-      if (!isSequence(envelope.s)) {
-        this.#push({ kind: 'error', error: new ShardError('Deserializing', `a dispatch had no valid sequence number (s: ${String(envelope.s)}): skipped`) });
-        return;
-      }
-      // Sequences only grow within a session: a repeated one was delivered already.
-      if (envelope.s <= this.#sequence) {
-        this.#push({ kind: 'error', error: new ShardError('Deserializing', `a dispatch repeated sequence ${envelope.s} (already at ${this.#sequence}): skipped`) });
-        return;
-      }
-      this.#sequence = envelope.s;
+  }
+
+  /**
+   * A dispatch other than READY and RESUMED. Its sequence must be new in the session. A
+   * wanted one is parsed before the sequence counts, so the resume point only moves past
+   * whole JSON (broken text replaces the connection, and the resume sends it again). An
+   * unwanted one is never parsed: nothing yields it, so counting it unread loses nothing.
+   */
+  #onDispatch(connection: Connection, text: string, s: unknown, t: unknown, parsed: GatewayReceivePayload | null): void {
+    if (!isSequence(s)) {
+      this.#push({ kind: 'error', error: new ShardError('Deserializing', `a dispatch had no valid sequence number (s: ${String(s)}): skipped`) });
+      return;
     }
-    this.#push({ kind: 'payload', text, payload, wanted: this.#wanted(envelope.op, envelope.t) });
-    if (payload !== null) this.#handle(connection, payload);
+    // Sequences only grow within a session: a repeated one was delivered already.
+    if (s <= this.#sequence) {
+      this.#push({ kind: 'error', error: new ShardError('Deserializing', `a dispatch repeated sequence ${s} (already at ${this.#sequence}): skipped`) });
+      return;
+    }
+    let event: GatewayReceivePayload | null = null;
+    if (this.#wanted(DISPATCH, t)) {
+      event = parsed ?? this.#parse(connection, text);
+      if (event === null) return;
+    }
+    this.#sequence = s;
+    this.#push({ kind: 'payload', text, event });
+  }
+
+  /** Control messages, READY, RESUMED and whatever the peek could not read: parsed, checked, acted on. */
+  #onControl(connection: Connection, text: string): void {
+    const payload = this.#parse(connection, text);
+    if (payload === null) return;
+    if (payload.op === GatewayOpcodes.Dispatch && payload.t !== GatewayDispatchEvents.Ready && payload.t !== GatewayDispatchEvents.Resumed) {
+      this.#onDispatch(connection, text, payload.s, payload.t, payload);
+      return;
+    }
+    // Checked before anything counts or is delivered: a refused READY must not start a session.
+    const problem = this.#controlProblem(connection, payload);
+    if (problem !== null) {
+      this.#push({ kind: 'error', error: new ShardError('Deserializing', `${problem}: reconnecting`) });
+      this.#drop(connection, { identify: false, delayMs: 0, cause: problem });
+      return;
+    }
+    this.#push({ kind: 'payload', text, event: this.#wanted(payload.op, payload.t) ? payload : null });
+    this.#handle(connection, payload);
   }
 
   /**
@@ -565,7 +598,7 @@ export class Shard {
    */
   #controlProblem(connection: Connection, payload: GatewayReceivePayload): string | null {
     if (payload.op === GatewayOpcodes.Hello) return connection.heartbeatTimer === null ? helloProblem(payload.d) : 'a second HELLO on one connection';
-    if (payload.op === GatewayOpcodes.Dispatch && payload.t === GatewayDispatchEvents.Ready) return readyProblem(payload.d);
+    if (payload.op === GatewayOpcodes.Dispatch && payload.t === GatewayDispatchEvents.Ready) return readyProblem(payload.s, payload.d);
     return null;
   }
 
@@ -575,7 +608,7 @@ export class Shard {
    */
   #onOversized(error: InflatedSizeError): void {
     const head = peekPayload(error.head);
-    const dispatch = head !== null && head.op === (GatewayOpcodes.Dispatch as number) && isSequence(head.s) ? head : null;
+    const dispatch = head !== null && head.op === DISPATCH && isSequence(head.s) ? head : null;
     if (dispatch !== null) this.#sequence = Math.max(this.#sequence, dispatch.s as number);
     const what = dispatch === null ? '' : ` (${String(dispatch.t)}, sequence ${String(dispatch.s)})`;
     this.#push({ kind: 'error', error: new ShardError('Decompressing', `${error.message}${what}; raise maxInflatedSize to receive it`, { cause: error }) });
@@ -592,7 +625,7 @@ export class Shard {
       payload = JSON.parse(text);
     } catch (error) {
       this.#push({ kind: 'error', error: new ShardError('Deserializing', `a message was not valid JSON: ${(error as Error).message}; reconnecting`, { cause: error }) });
-      this.#drop(connection, { identify: false, delayMs: 0 });
+      this.#drop(connection, { identify: false, delayMs: 0, cause: 'a message that was not JSON' });
       return null;
     }
     if (typeof payload !== 'object' || payload === null || typeof (payload as { op?: unknown }).op !== 'number') {
@@ -602,20 +635,11 @@ export class Shard {
     return payload as GatewayReceivePayload;
   }
 
-  /** A wanted dispatch parsed on demand; broken JSON becomes an error event, not a thrown error. */
-  #parseDispatch(text: string): ShardEvent {
-    try {
-      return JSON.parse(text) as GatewayReceivePayload;
-    } catch (error) {
-      return { op: 'error', t: null, s: null, d: new ShardError('Deserializing', `a dispatch was not valid JSON: ${(error as Error).message}`, { cause: error }) };
-    }
-  }
-
   /** Whether `nextEvent` yields a payload: a known opcode and, for dispatches, a known name in `eventTypes`. */
   #wanted(op: number, t: unknown): boolean {
     if (!isKnownPayload(op, t)) return false;
     const { eventTypes } = this.config;
-    return eventTypes === null || op !== (GatewayOpcodes.Dispatch as number) || eventTypes.has(t as DispatchEventName);
+    return eventTypes === null || op !== DISPATCH || eventTypes.has(t as DispatchEventName);
   }
 
   #handle(connection: Connection, payload: GatewayReceivePayload): void {
@@ -631,16 +655,16 @@ export class Shard {
         this.latency.acknowledged(performance.now());
         break;
       case GatewayOpcodes.Reconnect:
-        this.#drop(connection, { identify: false, delayMs: 0 });
+        this.#drop(connection, { identify: false, delayMs: 0, cause: 'op 7 (reconnect)' });
         break;
       case GatewayOpcodes.InvalidSession:
         // Only an explicit `false` ends the session; anything else tries the free resume first.
-        if (payload.d === false) this.#drop(connection, { identify: true, delayMs: 1_000 + Math.random() * 4_000 });
-        else this.#drop(connection, { identify: false, delayMs: 0 });
+        if (payload.d === false) this.#drop(connection, { identify: true, delayMs: 1_000 + Math.random() * 4_000, cause: 'op 9 (invalid session)' });
+        else this.#drop(connection, { identify: false, delayMs: 0, cause: 'op 9 (invalid session, resumable)' });
         break;
       case GatewayOpcodes.Dispatch:
-        if (payload.t === GatewayDispatchEvents.Ready) this.#onReady(connection, payload.d);
-        else if (payload.t === GatewayDispatchEvents.Resumed) this.#onActive(connection);
+        if (payload.t === GatewayDispatchEvents.Ready) this.#onReady(connection, payload.s, payload.d);
+        else if (payload.t === GatewayDispatchEvents.Resumed) this.#onResumed(connection, payload.s);
         break;
     }
   }
@@ -664,6 +688,7 @@ export class Shard {
       () => {
         if (this.#connection !== connection) return;
         this.#sendNow(connection, { op: GatewayOpcodes.Identify, d: this.#identifyData() });
+        connection.awaitingReady = true;
         this.#deadline(connection, this.config.timeouts.ready, 'READY');
       },
       () => undefined, // aborted: the connection is gone and spent nothing
@@ -682,22 +707,28 @@ export class Shard {
     };
   }
 
-  #onReady(connection: Connection, ready: GatewayReadyDispatchData): void {
+  /** A new session: its sequence starts at READY's, whatever the last session reached (some gateways count from 0). */
+  #onReady(connection: Connection, sequence: number, ready: GatewayReadyDispatchData): void {
     this.#sessionId = ready.session_id;
+    this.#sequence = sequence;
     this.#resumeUrl = this.#acceptableResumeUrl(ready.resume_gateway_url);
+    this.#identifyFailures = 0;
+    connection.awaitingReady = false;
     this.#onActive(connection);
   }
 
-  /** A resume URL is used only if it is wss: (or ws: when insecure URLs are allowed), so a forged one cannot carry the token elsewhere. */
+  /** RESUMED ends a resume whatever its sequence: a new one counts, an old or missing one is not an event to refuse. */
+  #onResumed(connection: Connection, sequence: unknown): void {
+    if (isSequence(sequence) && sequence > this.#sequence) this.#sequence = sequence;
+    this.#onActive(connection);
+  }
+
+  /** A resume URL is used only where the gateway URL could be, so a forged one cannot carry the token elsewhere. */
   #acceptableResumeUrl(url: string | undefined): string | null {
     if (url === undefined) return null;
-    try {
-      const { protocol } = new URL(url);
-      if (protocol === 'wss:' || (protocol === 'ws:' && this.config.allowInsecureUrls)) return url;
-    } catch {
-      // fall through to the warning
-    }
-    process.emitWarning(`gloaming: ignoring resume_gateway_url ${JSON.stringify(url)} (not wss:); resuming on the base gateway URL`);
+    const problem = URL.canParse(url) ? tokenUrlProblem(new URL(url), 'ws:', 'wss:', this.config.allowInsecureUrls) : 'is not a valid URL';
+    if (problem === null) return url;
+    process.emitWarning(`gloaming: ignoring resume_gateway_url ${JSON.stringify(url)}: ${problem}; resuming on the gateway URL`);
     return null;
   }
 
@@ -710,7 +741,7 @@ export class Shard {
     // While the consumer holds reading back, ACKs wait unread in the socket: not a zombie.
     if (!connection.acked && !this.#backlogged) {
       this.#push({ kind: 'error', error: new ShardError('Zombie', 'no heartbeat ACK since the last heartbeat: reconnecting') });
-      this.#drop(connection, { identify: false, delayMs: 0 });
+      this.#drop(connection, { identify: false, delayMs: 0, cause: 'no heartbeat ACK' });
       return;
     }
     this.#heartbeat(connection);
@@ -719,7 +750,7 @@ export class Shard {
   #heartbeat(connection: Connection): void {
     connection.acked = false;
     this.latency.sent(performance.now());
-    this.#sendNow(connection, { op: GatewayOpcodes.Heartbeat, d: this.#sessionId === null && this.#sequence === 0 ? null : this.#sequence });
+    this.#sendNow(connection, { op: GatewayOpcodes.Heartbeat, d: this.#sequence === NO_SEQUENCE ? null : this.#sequence });
   }
 
   /** Heartbeats, IDENTIFY and RESUME skip the command queue: the ratelimiter's reserve covers them. */
@@ -731,7 +762,7 @@ export class Shard {
     this.#clearDeadline(connection);
     connection.deadline = setTimeout(() => {
       this.#push({ kind: 'error', error: new ShardError('Timeout', `no ${what} within ${ms} ms: reconnecting`) });
-      this.#drop(connection, { identify: false, delayMs: 0 });
+      this.#drop(connection, { identify: false, delayMs: 0, cause: `no ${what} within ${ms} ms` });
     }, ms);
   }
 
@@ -765,6 +796,7 @@ export class Shard {
     connection.socket.terminate();
     this.#push({ kind: 'close', code: null, reason: 'connection dropped by the shard' });
     if (next.identify) this.#endSession();
+    if (connection.awaitingReady && this.#identifyFailed(next.cause, null)) return;
     this.#scheduleReconnect(next.delayMs);
   }
 
@@ -784,12 +816,31 @@ export class Shard {
       return;
     }
     if (action === 'identify') this.#endSession();
+    if (connection.awaitingReady && this.#identifyFailed(`close ${code}${reason === '' ? '' : ` (${JSON.stringify(reason)})`}`, closeCode)) return;
     this.#scheduleReconnect(0);
+  }
+
+  /**
+   * An IDENTIFY ended before READY: an error item, and a longer wait before the next
+   * (see `#scheduleReconnect`); after `maxIdentifyFailures` in a row the shard ends, since a
+   * gateway that refuses every IDENTIFY would otherwise spend the daily budget in a loop.
+   * Returns whether the shard ended.
+   */
+  #identifyFailed(cause: string, closeCode: number | null): boolean {
+    this.#identifyFailures += 1;
+    const max = this.config.maxIdentifyFailures;
+    if (this.#identifyFailures < max) {
+      this.#push({ kind: 'error', error: new ShardError('IdentifyFailed', `IDENTIFY ended before READY with ${cause} (${this.#identifyFailures} of ${max} in a row): identifying again after a backoff`) });
+      return false;
+    }
+    const message = `${max} IDENTIFY attempts in a row ended before READY, the last with ${cause}: check the token, the intents and that gatewayUrl is a gateway for this bot`;
+    this.#fail(new ShardError('FatallyClosed', message, closeCode === null ? undefined : { closeCode }), closeCode ?? 0);
+    return true;
   }
 
   #endSession(): void {
     this.#sessionId = null;
-    this.#sequence = 0;
+    this.#sequence = NO_SEQUENCE;
     this.#resumeUrl = null;
   }
 
@@ -806,7 +857,9 @@ export class Shard {
     if (this.#closed || this.#fatal) return;
     const attempts = this.#state.kind === 'Disconnected' ? this.#state.attempts + 1 : 1;
     this.#setState({ kind: 'Disconnected', attempts });
-    const delay = Math.max(minimumDelayMs, backoffDelay(attempts, this.config.backoff));
+    // Failed identifies each connected, so `attempts` restarted; their own count keeps the wait growing.
+    const { backoff } = this.config;
+    const delay = Math.max(minimumDelayMs, backoffDelay(attempts, backoff), backoffDelay(this.#identifyFailures + 1, backoff));
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
   }
 }

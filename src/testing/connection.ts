@@ -238,6 +238,7 @@ export class GatewayConnection implements SessionSink {
   }
 
   #sendOp(op: number, d: unknown): void {
+
     this.#transport.send(`{"t":null,"s":null,"op":${op},"d":${JSON.stringify(d)}}`);
   }
 
@@ -265,13 +266,16 @@ export class GatewayConnection implements SessionSink {
     }
     this.#countSend();
     if (isBinary) throw new CloseWith(4002, 'Decode error: clients must send text frames (no compression)');
+    const { ignoreInvalidPayloads } = this.#context.options;
     let payload: unknown;
     try {
       payload = JSON.parse(data.toString('utf8'));
     } catch {
+      if (ignoreInvalidPayloads) return;
       throw new CloseWith(4002, 'Decode error: payload is not valid JSON');
     }
     if (!isObject(payload) || typeof payload.op !== 'number') {
+      if (ignoreInvalidPayloads) return;
       throw new CloseWith(4002, 'Decode error: payload must be an object with a numeric op');
     }
     const op = payload.op as GatewayOpcodes;
@@ -295,6 +299,7 @@ export class GatewayConnection implements SessionSink {
         this.#context.log.add({ type: 'command', connection: this.id, shard: this.#shard, op, d });
         return this.#onCommand(op, d);
       default:
+        if (ignoreInvalidPayloads) return;
         throw new CloseWith(4001, `Unknown opcode: ${op}`);
     }
   }
@@ -319,26 +324,22 @@ export class GatewayConnection implements SessionSink {
       sequence: d as number | null,
       acked: this.#acking,
     });
-    if (this.#acking) this.#sendOp(GatewayOpcodes.HeartbeatAck, null);
+    if (this.#acking) this.#sendOp(GatewayOpcodes.HeartbeatAck, this.#context.options.heartbeatAckData);
   }
 
   #checkToken(token: unknown): void {
-    if (typeof token !== 'string' || token.length === 0) throw new CloseWith(4004, 'Authentication failed: no token');
-    if (token.startsWith('Bot ')) throw new CloseWith(4004, "Authentication failed: the gateway takes the bare token, without 'Bot '");
-    const expected = this.#context.options.token;
-    if (expected !== null && token !== expected) throw new CloseWith(4004, 'Authentication failed: invalid token');
+    const { token: expected, invalidTokenCloseCode: code } = this.#context.options;
+    if (typeof token !== 'string' || token.length === 0) throw new CloseWith(code, 'Authentication failed: no token');
+    if (token.startsWith('Bot ')) throw new CloseWith(code, "Authentication failed: the gateway takes the bare token, without 'Bot '");
+    if (expected !== null && token !== expected) throw new CloseWith(code, 'Authentication failed: invalid token');
   }
 
   #onIdentify(d: unknown): void {
     if (!isObject(d)) throw new CloseWith(4001, 'Invalid payload for op 2: d must be an object');
     this.#checkToken(d.token);
     if (!isObject(d.properties)) throw new CloseWith(4001, 'Invalid payload for op 2: properties must be an object');
-    const intents = d.intents;
-    if (!Number.isInteger(intents) || (intents as number) < 0) throw new CloseWith(4013, 'Invalid intent(s): intents must be a non-negative integer');
-    if (((intents as number) & ~ALL_INTENTS) !== 0) throw new CloseWith(4013, `Invalid intent(s): undefined bits ${(intents as number) & ~ALL_INTENTS}`);
     const { options } = this.#context;
-    const disallowed = (intents as number) & (GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent) & ~options.privilegedIntents;
-    if (disallowed !== 0) throw new CloseWith(4014, `Disallowed intent(s): privileged bits ${disallowed} are not enabled`);
+    const intents = this.#checkIntents(d.intents);
     const shard = this.#parseShard(d.shard);
     const largeThreshold = d.large_threshold ?? 50;
     if (!Number.isInteger(largeThreshold) || (largeThreshold as number) < 50 || (largeThreshold as number) > 250) {
@@ -355,34 +356,45 @@ export class GatewayConnection implements SessionSink {
       this.#sendOp(GatewayOpcodes.InvalidSession, false);
       return;
     }
-    const session = this.#context.openSession(shard, intents as number, largeThreshold as number);
+    const session = this.#context.openSession(shard, intents, largeThreshold as number);
     if (d.presence !== undefined) session.presence = d.presence;
-    this.#attach(session, 0);
+    this.#attach(session, session.sequence);
     this.#context.log.add({
       type: 'identify',
       connection: this.id,
       shard: shard[0],
       numShards: shard[1],
       session: session.id,
-      intents: intents as number,
+      intents,
     });
     this.#holdForReadyFault(shard[0]);
     const { world, resumeUrl } = this.#context;
-    session.append(GatewayDispatchEvents.Ready, {
-      v: 10,
-      user: world.bot,
-      guilds: owned.map((id) => ({ id, unavailable: true })),
-      session_id: session.id,
-      resume_gateway_url: resumeUrl,
-      ...(d.shard === undefined ? {} : { shard }),
-      application: { id: world.applicationId, flags: 0 },
-    });
+    const ready = { v: 10, user: world.bot, guilds: owned.map((id) => ({ id, unavailable: true })), session_id: session.id };
+    session.append(
+      GatewayDispatchEvents.Ready,
+      options.minimalReady
+        ? ready
+        : { ...ready, resume_gateway_url: resumeUrl, ...(d.shard === undefined ? {} : { shard }), application: { id: world.applicationId, flags: 0 } },
+    );
     for (const guildId of owned) {
       this.#context.emit(session, GatewayDispatchEvents.GuildCreate, world.guildCreate(guildId, session.intents, session.largeThreshold), true);
     }
     this.#context.refill(this);
   }
 
+  /** The IDENTIFY's intents; without `strictIdentify` any value is taken, and one that is not a bitfield counts as 0. */
+  #checkIntents(intents: unknown): number {
+    const valid = Number.isSafeInteger(intents) && (intents as number) >= 0;
+    if (!this.#context.options.strictIdentify) return valid ? (intents as number) : 0;
+    if (!valid) throw new CloseWith(4013, 'Invalid intent(s): intents must be a non-negative integer');
+    if (((intents as number) & ~ALL_INTENTS) !== 0) throw new CloseWith(4013, `Invalid intent(s): undefined bits ${(intents as number) & ~ALL_INTENTS}`);
+    const privileged = GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent;
+    const disallowed = (intents as number) & privileged & ~this.#context.options.privilegedIntents;
+    if (disallowed !== 0) throw new CloseWith(4014, `Disallowed intent(s): privileged bits ${disallowed} are not enabled`);
+    return intents as number;
+  }
+
+  /** The IDENTIFY's `[shard_id, num_shards]`; without `strictIdentify` an invalid one counts as `[0, 1]`. */
   #parseShard(value: unknown): [number, number] {
     if (value === undefined) return [0, 1];
     if (
@@ -394,6 +406,7 @@ export class GatewayConnection implements SessionSink {
       (value[0] as number) < 0 ||
       (value[0] as number) >= (value[1] as number)
     ) {
+      if (!this.#context.options.strictIdentify) return [0, 1];
       throw new CloseWith(4010, `Invalid shard: ${JSON.stringify(value)} is not [shard_id, num_shards] with 0 <= shard_id < num_shards`);
     }
     return [value[0] as number, value[1] as number];
@@ -420,10 +433,11 @@ export class GatewayConnection implements SessionSink {
     if (typeof sessionId !== 'string' || !Number.isInteger(seq) || (seq as number) < 0) {
       throw new CloseWith(4001, 'Invalid payload for op 6: needs session_id (string) and seq (integer)');
     }
-    const reject = (reason: 'unknown-session' | 'expired' | 'replay-lost'): void => {
+    const reject = (reason: 'unknown-session' | 'expired' | 'replay-lost' | 'unsupported'): void => {
       this.#context.log.add({ type: 'resume-rejected', connection: this.id, session: sessionId, reason });
       this.#sendOp(GatewayOpcodes.InvalidSession, false);
     };
+    if (!this.#context.options.resume) return reject('unsupported');
     const session = this.#context.findSession(sessionId);
     if (session === undefined) return reject('unknown-session');
     if (!session.resumable()) return reject('expired');
@@ -599,7 +613,7 @@ export class GatewayConnection implements SessionSink {
     this.#context.log.add({ type: 'close', connection: this.id, shard: this.#shard, by, code, reason });
     const session = this.#session;
     if (session !== null && session.isAttachedTo(this)) {
-      const ends = by === 'client' ? code === 1000 || code === 1001 : SESSION_ENDING_CLOSE_CODES.has(code);
+      const ends = !this.#context.options.resume || (by === 'client' ? code === 1000 || code === 1001 : SESSION_ENDING_CLOSE_CODES.has(code));
       if (ends) session.end();
       else session.detach(this, this.#context.options.sessionTimeout);
     }

@@ -71,7 +71,10 @@ export interface ChaosHandle {
 export class FakeGateway {
   /** Websocket URL to connect to (what `/gateway` and `/gateway/bot` answer). */
   readonly url: string;
-  /** The `resume_gateway_url` READY gives: same server, distinct path, so the log tells which a client used. */
+  /**
+   * The `resume_gateway_url` READY gives: by default the same server on a distinct path, so
+   * the log tells which a client used; or the `resumeGatewayUrl` option.
+   */
   readonly resumeUrl: string;
   /** REST base, like `https://discord.com/api/v10`: serves `/gateway` and `/gateway/bot`. */
   readonly restUrl: string;
@@ -101,8 +104,8 @@ export class FakeGateway {
     this.#wss = wss;
     this.options = options;
     this.port = (server.address() as AddressInfo).port;
-    this.url = `ws://127.0.0.1:${this.port}`;
-    this.resumeUrl = `ws://127.0.0.1:${this.port}/resume`;
+    this.url = `ws://127.0.0.1:${this.port}${options.path}`;
+    this.resumeUrl = options.resumeGatewayUrl ?? `ws://127.0.0.1:${this.port}/resume`;
     this.restUrl = `http://127.0.0.1:${this.port}/api/v10`;
     this.log = new GatewayLog(options.logDispatches);
     this.world = new World({ seed: options.seed, guilds: options.guilds });
@@ -289,6 +292,7 @@ export class FakeGateway {
       largeThreshold,
       seed: (this.options.seed * 7919 + ++this.#sessionSeeds) >>> 0,
       replayLimit: this.options.replayLimit,
+      firstSequence: this.options.firstSequence,
     });
     this.#sessions.set(session.id, session);
     return session;
@@ -378,22 +382,26 @@ export class FakeGateway {
   #onUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '');
-    if (path !== '' && path !== '/resume') {
+    if (path !== this.options.path && path !== '/resume') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#onConnection(ws, path === '' ? 'gateway' : 'resume', url.searchParams));
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#onConnection(ws, path === '/resume' ? 'resume' : 'gateway', request));
   }
 
-  #onConnection(ws: WebSocket, path: 'gateway' | 'resume', query: URLSearchParams): void {
+  #onConnection(ws: WebSocket, path: 'gateway' | 'resume', request: IncomingMessage): void {
     const id = this.#nextConnectionId++;
+    const target = request.url ?? '/';
+    const query = new URL(target, 'http://localhost').searchParams;
     const compress = query.get('compress') ?? 'none';
-    this.log.add({ type: 'connect', connection: id, path, compress });
+    const userAgent = request.headers['user-agent'] ?? null;
+    this.log.add({ type: 'connect', connection: id, path, compress, target, userAgent });
     const refuse = (code: number, reason: string): void => {
       this.log.add({ type: 'close', connection: id, shard: null, by: 'server', code, reason });
       ws.close(code, reason);
     };
-    if (query.get('v') !== '10') return refuse(4012, `Invalid API version: v=${query.get('v') ?? '(missing)'}; only 10 is served`);
+    if (this.options.requireUserAgent && userAgent === null) return refuse(4002, 'Decode error: the handshake had no User-Agent header');
+    if (this.options.checkVersion && query.get('v') !== '10') return refuse(4012, `Invalid API version: v=${query.get('v') ?? '(missing)'}; only 10 is served`);
     const encoding = query.get('encoding') ?? 'json';
     if (encoding !== 'json') return refuse(4002, `Decode error: encoding=${encoding} is not served by FakeGateway (json only)`);
     if (compress !== 'none' && compress !== 'zlib-stream' && compress !== 'zstd-stream') {
@@ -409,6 +417,7 @@ export class FakeGateway {
     this.#connections.set(id, connection);
     const helloFault = this.#helloFaults.shift();
     if (helloFault) this.log.add({ type: 'fault', connection: id, shard: null, fault: helloFault });
-    connection.start(helloFault?.type === 'withhold-hello' ? null : helloFault?.type === 'delay-hello' ? helloFault.ms : 0);
+    const withheld = !this.options.hello || helloFault?.type === 'withhold-hello';
+    connection.start(withheld ? null : helloFault?.type === 'delay-hello' ? helloFault.ms : 0);
   }
 }

@@ -4,7 +4,7 @@
  */
 export { FakeGateway } from './fake-gateway.js';
 export type { ChaosHandle, ConnectionInfo, SessionInfo } from './fake-gateway.js';
-export type { FakeGatewayOptions } from './options.js';
+export type { FakeGatewayOptions, FakeGatewayPreset } from './options.js';
 export { DEFAULT_CHAOS_WEIGHTS, SESSION_ENDING_CLOSE_CODES, SURVIVABLE_CLOSE_CODES } from './faults.js';
 export type { ChaosOptions, Fault, FaultTarget, FaultType, RandomFaultType } from './faults.js';
 export { GatewayLog } from './log.js';

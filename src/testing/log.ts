@@ -19,6 +19,10 @@ export interface ConnectEntry extends EntryBase {
   readonly type: 'connect';
   readonly path: 'gateway' | 'resume';
   readonly compress: string;
+  /** The request target as the client sent it: path and query. */
+  readonly target: string;
+  /** The handshake's `User-Agent` header, or null without one. */
+  readonly userAgent: string | null;
 }
 /** HELLO was sent. */
 export interface HelloEntry extends EntryBase {
@@ -54,11 +58,14 @@ export interface ResumeEntry extends EntryBase {
   readonly sequence: number;
   readonly replayed: number;
 }
-/** A RESUME was refused with op 9 `d:false`, or with close 4007 for a sequence ahead of the server. */
+/**
+ * A RESUME was refused with op 9 `d:false` (`unsupported`: the gateway was started with
+ * `resume: false`), or with close 4007 for a sequence ahead of the server.
+ */
 export interface ResumeRejectedEntry extends EntryBase {
   readonly type: 'resume-rejected';
   readonly session: string;
-  readonly reason: 'unknown-session' | 'expired' | 'sequence-ahead' | 'replay-lost';
+  readonly reason: 'unknown-session' | 'expired' | 'sequence-ahead' | 'replay-lost' | 'unsupported';
 }
 /** A send command other than heartbeat, identify and resume (presence, voice, members, ...). */
 export interface CommandEntry extends EntryBase {

@@ -5,7 +5,59 @@
 import { PRIVILEGED_INTENTS } from '../intents.js';
 
 /**
- * How the simulator is set up. Every field is optional; the defaults are Discord's numbers.
+ * Gateways that speak Discord's protocol but are not Discord's servers. `'spacebar'` plays
+ * Spacebar's gateway (an open-source reimplementation) as observed: READY at sequence 0,
+ * RESUME refused with op 9, HEARTBEAT_ACK with `d: {}`, a minimal READY, `v` ignored,
+ * intents and shard not checked, a bad token closed with 4000, a handshake without a
+ * `User-Agent` closed with 4002, client payloads it cannot read ignored, 30 s heartbeats.
+ */
+export type FakeGatewayPreset = 'discord' | 'spacebar';
+
+/** The options a preset sets, and their values under each. */
+type PresetOptions = Pick<
+  ResolvedOptions,
+  | 'firstSequence'
+  | 'resume'
+  | 'heartbeatAckData'
+  | 'minimalReady'
+  | 'checkVersion'
+  | 'strictIdentify'
+  | 'invalidTokenCloseCode'
+  | 'requireUserAgent'
+  | 'ignoreInvalidPayloads'
+  | 'heartbeatInterval'
+>;
+
+const PRESETS: Record<FakeGatewayPreset, PresetOptions> = {
+  discord: {
+    firstSequence: 1,
+    resume: true,
+    heartbeatAckData: null,
+    minimalReady: false,
+    checkVersion: true,
+    strictIdentify: true,
+    invalidTokenCloseCode: 4004,
+    requireUserAgent: false,
+    ignoreInvalidPayloads: false,
+    heartbeatInterval: 41_250,
+  },
+  spacebar: {
+    firstSequence: 0,
+    resume: false,
+    heartbeatAckData: {},
+    minimalReady: true,
+    checkVersion: false,
+    strictIdentify: false,
+    invalidTokenCloseCode: 4000,
+    requireUserAgent: true,
+    ignoreInvalidPayloads: true,
+    heartbeatInterval: 30_000,
+  },
+};
+
+/**
+ * How the simulator is set up. Every field is optional; the defaults are Discord's numbers,
+ * or those of another gateway with `preset`.
  *
  * @example
  * const gateway = await FakeGateway.start({ shards: 4, maxConcurrency: 2, guilds: 40, rate: 50, seed: 7 });
@@ -47,12 +99,46 @@ export interface FakeGatewayOptions {
   reconnectGrace?: number;
   /** Keep a log entry for every dispatch sent (default true; turn off for long soaks). */
   logDispatches?: boolean;
+  /** The path `url` serves the gateway on, such as `'/gateway'` (default `''`, the root). */
+  path?: string;
+  /**
+   * The `resume_gateway_url` READY announces, any string (default: this simulator's own
+   * `/resume` URL), to test what a client does with a remote, cleartext or broken one.
+   */
+  resumeGatewayUrl?: string;
+  /** Send HELLO on every connection (default true; false plays a gateway that never does). */
+  hello?: boolean;
+  /**
+   * Which gateway to play: `'discord'` (default) or `'spacebar'`. A preset only sets the
+   * defaults of the options below (and of `heartbeatInterval`); an option given wins.
+   */
+  preset?: FakeGatewayPreset;
+  /** The sequence of each session's READY; later dispatches count up from it (discord 1, spacebar 0). */
+  firstSequence?: number;
+  /** Whether RESUME works; if not, op 6 gets op 9 `d:false` and a dropped session ends (discord true, spacebar false). */
+  resume?: boolean;
+  /** The `d` of HEARTBEAT_ACK, any JSON value (discord null, spacebar `{}`). */
+  heartbeatAckData?: unknown;
+  /** READY with only `v`, `user`, `guilds` and `session_id`: no `resume_gateway_url`, `shard` or `application` (spacebar true). */
+  minimalReady?: boolean;
+  /** Close with 4012 a connection whose `v` is not 10 (discord true; spacebar false: `v` is ignored). */
+  checkVersion?: boolean;
+  /** Close an IDENTIFY with undefined or unapproved intents (4013, 4014) or an invalid shard (4010) (discord true, spacebar false). */
+  strictIdentify?: boolean;
+  /** The close code for a bad token (discord 4004, spacebar 4000). */
+  invalidTokenCloseCode?: number;
+  /** Close with 4002 at once a websocket handshake without a `User-Agent` header (spacebar true). */
+  requireUserAgent?: boolean;
+  /** Ignore client payloads that are not JSON or have an unknown opcode, instead of closing with 4002 / 4001 (spacebar true). */
+  ignoreInvalidPayloads?: boolean;
 }
 
 /** Options with every default filled in. */
-export type ResolvedOptions = Required<Omit<FakeGatewayOptions, 'token' | 'heartbeatTimeout'>> & {
+export type ResolvedOptions = Required<Omit<FakeGatewayOptions, 'token' | 'heartbeatTimeout' | 'heartbeatAckData' | 'resumeGatewayUrl'>> & {
   token: string | null;
+  resumeGatewayUrl: string | null;
   heartbeatTimeout: number;
+  heartbeatAckData: unknown;
 };
 
 function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -68,7 +154,23 @@ function integer(name: string, value: number, min: number, max = Number.MAX_SAFE
  * @throws RangeError or TypeError naming the first bad option.
  */
 export function resolveOptions(options: FakeGatewayOptions = {}): ResolvedOptions {
-  const heartbeatInterval = integer('heartbeatInterval', options.heartbeatInterval ?? 41_250, 1);
+  const presetName = options.preset ?? 'discord';
+  const preset = PRESETS[presetName];
+  if (preset === undefined) throw new RangeError(`FakeGateway option preset must be one of ${Object.keys(PRESETS).join(', ')}, got ${String(presetName)}`);
+  const boolean = (name: keyof PresetOptions | 'hello', value: boolean | undefined, fallback: boolean): boolean => {
+    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`FakeGateway option ${name} must be a boolean, got ${String(value)}`);
+    return value ?? fallback;
+  };
+  const path = options.path ?? '';
+  if (typeof path !== 'string' || !(path === '' || /^\/[\w./-]*[\w-]$/.test(path)) || path === '/resume') {
+    throw new RangeError(`FakeGateway option path must be '' or an absolute path such as '/gateway' (not '/resume'), got ${String(path)}`);
+  }
+  if (options.resumeGatewayUrl !== undefined && typeof options.resumeGatewayUrl !== 'string') {
+    throw new TypeError('FakeGateway option resumeGatewayUrl must be a string');
+  }
+  const heartbeatAckData = options.heartbeatAckData === undefined ? preset.heartbeatAckData : options.heartbeatAckData;
+  if (JSON.stringify(heartbeatAckData) === undefined) throw new TypeError('FakeGateway option heartbeatAckData must be a JSON value');
+  const heartbeatInterval = integer('heartbeatInterval', options.heartbeatInterval ?? preset.heartbeatInterval, 1);
   const rate = options.rate ?? 0;
   if (rate !== 'max' && !(typeof rate === 'number' && Number.isFinite(rate) && rate >= 0)) {
     throw new RangeError(`FakeGateway option rate must be a non-negative number or 'max', got ${String(rate)}`);
@@ -99,5 +201,18 @@ export function resolveOptions(options: FakeGatewayOptions = {}): ResolvedOption
     replayLimit: integer('replayLimit', options.replayLimit ?? 100_000, 1),
     reconnectGrace: integer('reconnectGrace', options.reconnectGrace ?? 5_000, 0),
     logDispatches: options.logDispatches ?? true,
+    path,
+    resumeGatewayUrl: options.resumeGatewayUrl ?? null,
+    hello: boolean('hello', options.hello, true),
+    preset: presetName,
+    firstSequence: integer('firstSequence', options.firstSequence ?? preset.firstSequence, 0, 2 ** 52),
+    resume: boolean('resume', options.resume, preset.resume),
+    heartbeatAckData,
+    minimalReady: boolean('minimalReady', options.minimalReady, preset.minimalReady),
+    checkVersion: boolean('checkVersion', options.checkVersion, preset.checkVersion),
+    strictIdentify: boolean('strictIdentify', options.strictIdentify, preset.strictIdentify),
+    invalidTokenCloseCode: integer('invalidTokenCloseCode', options.invalidTokenCloseCode ?? preset.invalidTokenCloseCode, 4000, 4999),
+    requireUserAgent: boolean('requireUserAgent', options.requireUserAgent, preset.requireUserAgent),
+    ignoreInvalidPayloads: boolean('ignoreInvalidPayloads', options.ignoreInvalidPayloads, preset.ignoreInvalidPayloads),
   };
 }

@@ -41,7 +41,7 @@ export class SimulatedSession {
   readonly rng: Random;
   readonly #replayLimit: number;
   readonly #dispatches: StoredDispatch[] = [];
-  #sequence = 0;
+  #sequence: number;
   #sink: SessionSink | null = null;
   #state: SessionState = 'attached';
   #expiresAt = Number.POSITIVE_INFINITY;
@@ -57,7 +57,10 @@ export class SimulatedSession {
     largeThreshold: number;
     seed: number;
     replayLimit: number;
+    /** The sequence of the first dispatch (READY); default 1, as Discord. */
+    firstSequence?: number;
   }) {
+    this.#sequence = (options.firstSequence ?? 1) - 1;
     this.shard = options.shard;
     this.numShards = options.numShards;
     this.intents = options.intents;
@@ -66,7 +69,7 @@ export class SimulatedSession {
     this.#replayLimit = options.replayLimit;
   }
 
-  /** The last sequence number given out. */
+  /** The last sequence number given out (one below the first before any). */
   get sequence(): number {
     return this.#sequence;
   }

@@ -18,7 +18,7 @@ import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { updatePresence } from '../../src/shard/commands.js';
 import { ShardError } from '../../src/shard/errors.js';
 import type { Shard } from '../../src/shard/shard.js';
-import type { FaultType } from '../../src/testing/index.js';
+import type { FakeGatewayPreset, FaultType } from '../../src/testing/index.js';
 import type { GatewayReady, GatewayReport, GatewayRequest } from './gateway-process.js';
 
 /** How to run a soak. */
@@ -30,6 +30,8 @@ export interface ChaosOptions {
   meanIntervalMs: number;
   /** Dispatches per second per session. */
   rate: number;
+  /** Which gateway the simulator plays (default `'discord'`). */
+  preset?: FakeGatewayPreset;
   /** Called every few seconds with a progress line. */
   progress?: (line: string) => void;
 }
@@ -96,13 +98,13 @@ class GatewayProcess {
     });
   }
 
-  static async start(options: object): Promise<{ gateway: GatewayProcess; url: string }> {
+  static async start(options: object): Promise<{ gateway: GatewayProcess; ready: GatewayReady }> {
     const child = spawn(process.execPath, ['--import', 'tsx', GATEWAY_PROCESS, JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const [ready] = (await Promise.race([
       once(child, 'message'),
       once(child, 'exit').then(([code]) => Promise.reject(new Error(`the soak's FakeGateway process exited with ${String(code)} before listening`))),
     ])) as [GatewayReady];
-    return { gateway: new GatewayProcess(child), url: ready.url };
+    return { gateway: new GatewayProcess(child), ready };
   }
 
   request(type: 'faults'): Promise<number>;
@@ -155,7 +157,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const onCrash = (error: unknown): void => void problems.push(`unhandled: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
-  const { gateway, url } = await GatewayProcess.start({
+  // The identify budget is not what a soak tests: a gateway without RESUME identifies after every fault.
+  const budget = 1_000_000;
+  const { gateway, ready } = await GatewayProcess.start({
+    preset: options.preset ?? 'discord',
+    sessionStartLimit: budget,
     shards: options.shards,
     maxConcurrency: options.shards,
     identifyInterval: 100,
@@ -166,12 +172,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     reconnectGrace: 1_000,
   });
   const handlesStart = activeHandles();
-  const queue = new InMemoryQueue(options.shards, 1000, 86_400_000, 1000, { intervalMs: 150 });
+  const queue = new InMemoryQueue(options.shards, budget, 86_400_000, budget, { intervalMs: 150 });
   const shards = createRange({ start: 0, end: options.shards }, options.shards, {
     token: 'soak-token',
     intents: 513,
-    gatewayUrl: url,
-    allowInsecureUrls: true,
+    gatewayUrl: ready.url,
     queue,
     timeouts: { connect: 2_000, hello: 4_000, ready: 6_000 },
     backoff: { initial: 200, max: 2_000, jitter: true },
@@ -185,7 +190,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (event.op !== GatewayOpcodes.Dispatch) continue;
       dispatchesRead += 1;
       const sessions = read.get(shard) as SessionRead[];
-      if (event.t === GatewayDispatchEvents.Ready) sessions.push({ id: event.d.session_id, last: 0, repeated: 0, gaps: [] });
+      if (event.t === GatewayDispatchEvents.Ready) sessions.push({ id: event.d.session_id, last: ready.firstSequence - 1, repeated: 0, gaps: [] });
       const session = sessions.at(-1);
       if (session === undefined) continue;
       if (event.s <= session.last) session.repeated += 1;

@@ -19,6 +19,8 @@ export type GatewayRequest =
 export interface GatewayReady {
   readonly type: 'ready';
   readonly url: string;
+  /** The sequence of every session's READY. */
+  readonly firstSequence: number;
 }
 
 /** Everything the soak checks that only the simulator saw. */
@@ -105,4 +107,4 @@ process.on('message', (request: GatewayRequest) => {
 });
 // The harness going away (even killed) ends this process too.
 process.on('disconnect', () => void gateway.close().then(() => process.exit(0)));
-send({ type: 'ready', url: gateway.url } satisfies GatewayReady);
+send({ type: 'ready', url: gateway.url, firstSequence: gateway.options.firstSequence } satisfies GatewayReady);

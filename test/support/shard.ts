@@ -12,13 +12,12 @@ import { Shard } from '../../src/shard/shard.js';
 import { ShardId } from '../../src/shard/shard-id.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 
-/** A config for the simulator: its URL, insecure ws: allowed, no identify spacing. */
+/** A config for the simulator: its URL (ws: on loopback needs no opt-in), no identify spacing. */
 export function configFor(gateway: FakeGateway, overrides: Partial<ShardConfig> = {}): ShardConfig {
   return {
     token: 'test-token',
     intents: 513,
     gatewayUrl: gateway.url,
-    allowInsecureUrls: true,
     queue: new InMemoryQueue(1, 1000, 86_400_000, 1000, { intervalMs: 0 }),
     ...overrides,
   };
@@ -82,11 +81,14 @@ export class Reader {
   }
 }
 
-/** Every session the consumer read holds 1, 2, 3, …: nothing lost, nothing twice, in order. */
-export function expectEverySequenceOnce(reader: Reader): void {
+/**
+ * Every session the consumer read holds `first`, `first + 1`, …: nothing lost, nothing
+ * twice, in order. `first` is the gateway's READY sequence (Discord's 1, Spacebar's 0).
+ */
+export function expectEverySequenceOnce(reader: Reader, first = 1): void {
   const sessions = reader.sessions();
   expect(sessions.length).toBeGreaterThan(0);
-  for (const sequences of sessions) expect(sequences).toEqual(sequences.map((_, i) => i + 1));
+  for (const sequences of sessions) expect(sequences).toEqual(sequences.map((_, i) => first + i));
 }
 
 /** Shards created through `open` are closed after each test. */
