@@ -163,8 +163,12 @@ export class GatewayLog extends EventEmitter<{ entry: [LogEntry] }> {
   /**
    * Resolves with the first entry (already logged or coming) that `predicate` accepts.
    *
+   * A predicate that narrows (`(e) => e.type === 'resume'`) narrows the result too.
+   *
    * @throws Error when `timeoutMs` passes first; the message says how long it waited.
    */
+  waitFor<T extends LogEntry>(predicate: (entry: LogEntry) => entry is T, timeoutMs?: number): Promise<T>;
+  waitFor(predicate: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
   waitFor(predicate: (entry: LogEntry) => boolean, timeoutMs = 10_000): Promise<LogEntry> {
     const found = this.#entries.find(predicate);
     if (found) return Promise.resolve(found);

@@ -1,5 +1,5 @@
-// A real Shard against FakeGateway: the lifecycle, and the central promise that every
-// sequence of a session reaches the consumer exactly once, in order, through any fault.
+// A real Shard against FakeGateway: connecting, heartbeats, fatal close codes, and closing
+// into a session that a later shard resumes (exactly-once through faults: exactly-once-*.test.ts).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -7,25 +7,13 @@ import { GatewayOpcodes } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import { ShardError } from '../../src/shard/errors.js';
-import type { Fault, FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
-import type { Reader } from '../support/shard.js';
 import { expectEverySequenceOnce, shardsPerTest } from '../support/shard.js';
 
 const start = startGateway({ identifyInterval: 0, guilds: 3, rate: 100, heartbeatInterval: 400 });
 const open = shardsPerTest();
 
 const last = (values: number[]): number => values[values.length - 1] ?? 0;
-
-/** Runs until the consumer is well into a session, applies `fault`, and waits until well past it. */
-async function throughFault(gateway: FakeGateway, reader: Reader, fault: Fault, after: (e: { type: string }) => boolean): Promise<number> {
-  await reader.until(() => reader.shard.state.kind === 'Active' && reader.sequences().length > 20);
-  const at = gateway.sessions()[0]?.sequence ?? 0;
-  expect(gateway.inject(fault)).toBe(1);
-  await gateway.log.waitFor(after);
-  await reader.until(() => reader.shard.state.kind === 'Active' && last(reader.sequences()) >= at + 30 && reader.sessions().at(-1)!.length > 30);
-  return at;
-}
 
 describe('connecting', () => {
   it('identifies with zlib-stream, reaches Active and reads READY, its guilds and traffic', async () => {
@@ -67,46 +55,6 @@ describe('connecting', () => {
       expectEverySequenceOnce(reader);
       expect(g.log.ofType('connect')[0]?.compress).toBe(compression ?? 'none');
     }
-  });
-});
-
-describe('every sequence exactly once through resumable faults', () => {
-  const resumable: [string, Fault][] = [
-    ['TCP drop', { type: 'drop' }],
-    ['op 7 reconnect', { type: 'reconnect' }],
-    ['op 9 d:true', { type: 'invalid-session', resumable: true }],
-    ['zombie (no ACKs)', { type: 'stop-acks' }],
-    ['corrupt compressed frame', { type: 'corrupt-frame' }],
-    ...[1000, 1001, 1011, 4000, 4001, 4002, 4003, 4005, 4008].map((code): [string, Fault] => [`close ${code}`, { type: 'close', code }]),
-  ];
-  it.each(resumable)('%s: resumes on the resume URL, no identify, nothing lost or repeated', async (_name, fault) => {
-    const g = await start();
-    const { reader } = open(g);
-    await throughFault(g, reader, fault, (e) => e.type === 'resume');
-    expectEverySequenceOnce(reader);
-    expect(reader.sessions()).toHaveLength(1);
-    expect(g.log.ofType('identify')).toHaveLength(1);
-    const resume = g.log.ofType('resume')[0]!;
-    expect(g.log.ofType('connect').find((c) => c.connection === resume.connection)?.path).toBe('resume');
-    expect(reader.error).toBeNull();
-  });
-});
-
-describe('faults that end the session', () => {
-  const ending: [string, Fault][] = [
-    ['op 9 d:false', { type: 'invalid-session', resumable: false }],
-    ['close 4007', { type: 'close', code: 4007 }],
-    ['close 4009', { type: 'close', code: 4009 }],
-  ];
-  it.each(ending)('%s: exactly one new identify, and the new session is complete', async (_name, fault) => {
-    const g = await start();
-    const { reader } = open(g);
-    await throughFault(g, reader, fault, () => g.log.ofType('identify').length === 2);
-    expectEverySequenceOnce(reader);
-    expect(reader.sessions()).toHaveLength(2);
-    expect(g.log.ofType('identify')).toHaveLength(2);
-    expect(g.log.ofType('resume')).toHaveLength(0);
-    expect(g.log.ofType('resume-rejected')).toHaveLength(0);
   });
 });
 

@@ -1,0 +1,275 @@
+// Gateways that speak Discord's protocol without being Discord's servers (Spacebar, proxies,
+// test servers): what a shard accepts from them, against FakeGateway playing each behaviour.
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GatewayDispatchEvents, PresenceUpdateStatus } from 'discord-api-types/v10';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config.js';
+import { createRecommended } from '../../src/fleet/create.js';
+import { updatePresence } from '../../src/shard/commands.js';
+import type { FakeGateway } from '../../src/testing/index.js';
+import { DEFAULT_USER_AGENT } from '../../src/version.js';
+import { startGateway } from '../support/gateway.js';
+import type { Reader } from '../support/shard.js';
+import { expectEverySequenceOnce, shardsPerTest } from '../support/shard.js';
+
+const start = startGateway({ identifyInterval: 0, heartbeatInterval: 300 });
+const open = shardsPerTest();
+const presence = updatePresence({ since: null, activities: [], status: PresenceUpdateStatus.Idle, afk: false });
+
+const errorsOf = (reader: Reader, kind: string): string[] => reader.events.flatMap((event) => (event.op === 'error' && event.d.kind === kind ? [event.d.message] : []));
+
+/** A local `/gateway/bot` that records the headers it was asked with and points at `gateway`. */
+async function gatewayBotServer(url: string): Promise<{ restUrl: string; headers: IncomingHttpHeaders[]; close: () => void }> {
+  const headers: IncomingHttpHeaders[] = [];
+  const server = createServer((request, response) => {
+    headers.push(request.headers);
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify({ url, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } }));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { restUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v10`, headers, close: () => server.close() };
+}
+
+describe('sequences that do not start at 1', () => {
+  it('READY at s 0 starts a session: yielded, stored, Active, commands go, heartbeats carry 0', async () => {
+    const g = await start({ firstSequence: 0, guilds: 0 });
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active');
+    expect(reader.events.find((event) => event.t === GatewayDispatchEvents.Ready)).toMatchObject({ s: 0 });
+    expect(shard.session).toMatchObject({ id: g.sessions()[0]!.id, sequence: 0 });
+    await shard.command(presence);
+    await g.log.waitFor((entry) => entry.type === 'command');
+    const beat = await g.log.waitFor((entry) => entry.type === 'heartbeat');
+    expect(beat.sequence).toBe(0);
+    expect(errorsOf(reader, 'Deserializing')).toEqual([]);
+  });
+
+  it.each([0, 1000])('a session whose READY is %i resumes from where it was, every sequence once', async (firstSequence) => {
+    const g = await start({ firstSequence, guilds: 2, rate: 100 });
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active' && reader.sequences().length > 10);
+    g.inject({ type: 'drop' });
+    await g.log.waitFor((entry) => entry.type === 'resume');
+    await reader.until(() => shard.state.kind === 'Active' && reader.sequences().length > 40);
+    expectEverySequenceOnce(reader, firstSequence);
+    expect(reader.sessions()).toHaveLength(1);
+    expect(g.log.ofType('identify')).toHaveLength(1);
+  });
+});
+
+describe('a dispatch that is not whole JSON', () => {
+  it('does not count: the connection is replaced, and the dispatch with that sequence arrives once', async () => {
+    const g = await start({ guilds: 1 });
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active' && reader.sequences().length === 2); // READY, GUILD_CREATE
+    const guildId = g.world.guildIds[0];
+    // A dispatch cut short with the sequence the gateway will give its next one.
+    g.inject({ type: 'raw-frame', data: `{"op":0,"t":"MESSAGE_CREATE","s":3,"d":{"guild_id":"${guildId}","content":"cut sh` }, { shard: 0 });
+    await reader.until(() => errorsOf(reader, 'Deserializing').length > 0);
+    g.dispatch(0, GatewayDispatchEvents.MessageCreate, { id: '1', channel_id: '2', guild_id: guildId, content: 'whole' });
+    await reader.until(() => reader.sequences().length === 3);
+    expect(reader.events.find((event) => event.s === 3)).toMatchObject({ t: GatewayDispatchEvents.MessageCreate, d: { content: 'whole' } });
+    expect(errorsOf(reader, 'Deserializing')[0]).toContain('not valid JSON');
+    expectEverySequenceOnce(reader);
+    expect(g.log.ofType('resume')).toHaveLength(1);
+  });
+});
+
+describe('HELLO', () => {
+  it('a gateway that sends none is left after 10 s by default, and reconnecting costs no identify', async () => {
+    const g = await start({ hello: false });
+    const { reader } = open(g);
+    await reader.until(() => g.log.ofType('connect').length >= 2, 12_000);
+    const [first, second] = g.log.ofType('connect');
+    expect(second!.time - first!.time).toBeGreaterThanOrEqual(9_900);
+    expect(second!.time - first!.time).toBeLessThan(11_000);
+    expect(errorsOf(reader, 'Timeout')[0]).toBe('no HELLO within 10000 ms: reconnecting');
+    expect(g.log.ofType('identify')).toHaveLength(0);
+  }, 20_000);
+
+  it('a gateway that sends none is retried with growing backoff', async () => {
+    const g = await start({ hello: false });
+    const { reader } = open(g, { timeouts: { hello: 100 }, backoff: { initial: 100, max: 400, jitter: false } });
+    await reader.until(() => g.log.ofType('connect').length >= 5, 5_000);
+    const times = g.log.ofType('connect').map((entry) => entry.time);
+    // timeout, then waits of 0, 100, 200, 400 ms
+    expect(times[4]! - times[3]!).toBeGreaterThanOrEqual(100 + 400 - 20);
+    expect(times[3]! - times[2]!).toBeGreaterThanOrEqual(100 + 200 - 20);
+    expect(g.log.ofType('identify')).toHaveLength(0);
+  });
+
+  it('a HELLO with fields Discord does not send is taken', async () => {
+    const g = await start({ guilds: 1 });
+    g.inject({ type: 'withhold-hello' });
+    const { shard, reader } = open(g);
+    const connect = await g.log.waitFor((entry) => entry.type === 'connect');
+    const hello = '{"op":10,"s":null,"t":null,"d":{"heartbeat_interval":300,"_trace":["gateway-1"],"v":10},"extra":true}';
+    g.inject({ type: 'raw-frame', data: hello }, { connection: connect.connection });
+    await reader.until(() => shard.state.kind === 'Active' && shard.latency.heartbeats >= 2, 5_000);
+    expect(g.log.ofType('connect')).toHaveLength(1);
+  });
+});
+
+describe('heartbeat ACKs with a d', () => {
+  it.each([[{}], [42], ['ok'], [[1]]])('d %j is an ACK like any other', async (heartbeatAckData) => {
+    const g = await start({ heartbeatAckData, guilds: 1 });
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.latency.heartbeats >= 4, 5_000);
+    expect(errorsOf(reader, 'Zombie')).toEqual([]);
+    expect(g.log.ofType('connect')).toHaveLength(1);
+    expect(shard.latency.recent.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('a gateway that refuses every RESUME', () => {
+  it('gets one identify per drop after 1–5 s, and no loop', async () => {
+    const g = await start({ resume: false, guilds: 2, rate: 100 });
+    const { shard, reader } = open(g);
+    for (let drops = 1; drops <= 2; drops++) {
+      await reader.until(() => shard.state.kind === 'Active' && reader.sessions().length === drops && reader.sessions().at(-1)!.length > 10);
+      g.inject({ type: 'drop' });
+      await g.log.waitFor(() => g.log.ofType('resume-rejected').length === drops);
+      await g.log.waitFor(() => g.log.ofType('identify').length === drops + 1, 7_000);
+      const refused = g.log.ofType('resume-rejected')[drops - 1]!;
+      const identify = g.log.ofType('identify')[drops]!;
+      expect(identify.time - refused.time).toBeGreaterThanOrEqual(1_000);
+      expect(refused.reason).toBe('unsupported');
+    }
+    await reader.until(() => shard.state.kind === 'Active' && reader.sessions().length === 3 && reader.sessions().at(-1)!.length > 10);
+    expect(g.log.ofType('identify')).toHaveLength(3);
+    expect(g.log.ofType('resume-rejected')).toHaveLength(2);
+    expect(shard.session?.id).toBe(g.log.ofType('identify')[2]!.session);
+    expectEverySequenceOnce(reader);
+    expect(reader.error).toBeNull();
+  }, 30_000);
+});
+
+describe('User-Agent', () => {
+  it("the handshake carries gloaming's, so a gateway that requires one (as Spacebar does) lets the shard in", async () => {
+    const g = await start({ requireUserAgent: true });
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active');
+    expect(g.log.ofType('connect')[0]?.userAgent).toBe(DEFAULT_USER_AGENT);
+    expect(g.log.ofType('close')).toHaveLength(0);
+  });
+
+  it('the config can name another, for the handshake and for /gateway/bot', async () => {
+    const g = await start();
+    const rest = await gatewayBotServer(g.url);
+    try {
+      const [shard] = await createRecommended({ token: 'test-token', intents: 1, restUrl: rest.restUrl, userAgent: 'MyBot (https://bot.example, 2.1)' });
+      const reader = open(g, { userAgent: 'MyBot (https://bot.example, 2.1)' }).reader;
+      await reader.until(() => reader.shard.state.kind === 'Active');
+      expect(g.log.ofType('connect')[0]?.userAgent).toBe('MyBot (https://bot.example, 2.1)');
+      expect(rest.headers[0]?.['user-agent']).toBe('MyBot (https://bot.example, 2.1)');
+      expect(shard?.config.userAgent).toBe('MyBot (https://bot.example, 2.1)');
+    } finally {
+      rest.close();
+    }
+  });
+
+  it('/gateway/bot gets the default one', async () => {
+    const g = await start();
+    const rest = await gatewayBotServer(g.url);
+    try {
+      await createRecommended({ token: 'test-token', intents: 1, restUrl: rest.restUrl });
+      expect(rest.headers[0]?.['user-agent']).toBe(DEFAULT_USER_AGENT);
+    } finally {
+      rest.close();
+    }
+  });
+});
+
+describe('a gateway that closes every IDENTIFY before READY', () => {
+  const badToken = (g: FakeGateway, overrides: Parameters<typeof open>[1] = {}) => open(g, { token: 'wrong', ...overrides });
+
+  it('(Spacebar: a bad token is 4000) backs off more each time, reports each close, and ends with the last code', async () => {
+    const g = await start({ token: 'right', invalidTokenCloseCode: 4000 });
+    const { shard, reader } = badToken(g, { maxIdentifyFailures: 3, backoff: { initial: 100, max: 1_000, jitter: false } });
+    await reader.done;
+    expect(reader.error).toMatchObject({ kind: 'FatallyClosed', closeCode: 4000 });
+    const message = (reader.error as Error).message;
+    expect(message).toContain('3 IDENTIFY attempts in a row ended before READY, the last with close 4000');
+    expect(message).toContain('check the token');
+    expect(message).not.toContain('wrong');
+    expect(shard.state).toEqual({ kind: 'FatallyClosed', code: 4000 });
+    expect(errorsOf(reader, 'IdentifyFailed')).toEqual([
+      expect.stringContaining('close 4000 ("Authentication failed: invalid token") (1 of 3 in a row)'),
+      expect.stringContaining('(2 of 3 in a row)'),
+    ]);
+    expect(reader.events.filter((event) => event.op === 'close').map((event) => event.d.code)).toEqual([4000, 4000, 4000]);
+    const closes = g.log.ofType('close').map((entry) => entry.time);
+    const connects = g.log.ofType('connect').map((entry) => entry.time);
+    expect(connects).toHaveLength(3);
+    expect(connects[1]! - closes[0]!).toBeGreaterThanOrEqual(100 - 5);
+    expect(connects[2]! - closes[1]!).toBeGreaterThanOrEqual(200 - 5);
+  });
+
+  it('by default gives up after 10 in a row', async () => {
+    const g = await start({ token: 'right', invalidTokenCloseCode: 4000 });
+    const { reader } = badToken(g, { backoff: { initial: 1, max: 20, jitter: false } });
+    await reader.done;
+    expect((reader.error as Error).message).toContain('10 IDENTIFY attempts in a row');
+    expect(g.log.ofType('connect')).toHaveLength(10);
+  });
+
+  it('counts IDENTIFYs that get no READY in time, and a READY starts the count again', async () => {
+    const g = await start({ guilds: 1 });
+    for (let i = 0; i < 2; i++) g.inject({ type: 'withhold-ready' }, { shard: 0 });
+    const { shard, reader } = open(g, { maxIdentifyFailures: 3, timeouts: { ready: 200 }, backoff: { initial: 10, max: 50 } });
+    await reader.until(() => shard.state.kind === 'Active');
+    for (let i = 0; i < 2; i++) g.inject({ type: 'withhold-ready' }, { shard: 0 });
+    g.inject({ type: 'invalid-session', resumable: false });
+    await reader.until(() => shard.state.kind === 'Active' && g.log.ofType('identify').length === 6, 10_000);
+    expect(errorsOf(reader, 'IdentifyFailed')).toHaveLength(4);
+    expect(errorsOf(reader, 'IdentifyFailed').every((message) => message.includes('no READY within 200 ms'))).toBe(true);
+    expect(reader.error).toBeNull();
+  });
+});
+
+describe('a minimal READY', () => {
+  it('without resume_gateway_url, shard or application: the session resumes on the gateway URL', async () => {
+    const g = await start({ minimalReady: true, guilds: 2, rate: 100 });
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active' && reader.sequences().length > 10);
+    const ready = reader.events.find((event) => event.t === GatewayDispatchEvents.Ready);
+    expect(Object.keys(ready?.d ?? {}).sort()).toEqual(['guilds', 'session_id', 'user', 'v']);
+    expect(shard.session?.resumeUrl).toBeNull();
+    g.inject({ type: 'drop' });
+    const resume = await g.log.waitFor((entry) => entry.type === 'resume');
+    expect(g.log.ofType('connect').find((entry) => entry.connection === resume.connection)?.path).toBe('gateway');
+    await reader.until(() => reader.sequences().length > 30);
+    expectEverySequenceOnce(reader);
+  });
+});
+
+describe('a gateway URL with a path and a query', () => {
+  it('is kept as given, with v, encoding and compress added', async () => {
+    const g = await start({ path: '/gateway' });
+    const { shard, reader } = open(g, { gatewayUrl: `${g.url}?proxy=a` });
+    await reader.until(() => shard.state.kind === 'Active');
+    expect(g.log.ofType('connect')[0]?.target).toBe('/gateway?proxy=a&v=10&encoding=json&compress=zlib-stream');
+  });
+});
+
+describe('the token in cleartext', () => {
+  it('createRecommended refuses an http: restUrl to another host before any request', async () => {
+    const error = await createRecommended({ token: 'test-token', intents: 1, restUrl: 'http://rest.example/api/v10' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ option: 'restUrl', message: expect.stringContaining('http: to rest.example would carry the token unencrypted') });
+  });
+
+  it('createRecommended refuses a ws: gateway on another host that /gateway/bot answers', async () => {
+    const rest = await gatewayBotServer('ws://gateway.example');
+    try {
+      const error = await createRecommended({ token: 'test-token', intents: 1, restUrl: rest.restUrl }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ option: 'gatewayUrl', message: expect.stringContaining('ws: to gateway.example would carry the token unencrypted') });
+    } finally {
+      rest.close();
+    }
+  });
+});
