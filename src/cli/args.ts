@@ -17,6 +17,7 @@ export const GATEWAY_FLAGS = {
   seed: { type: 'string' },
   'heartbeat-interval': { type: 'string' },
   'identify-interval': { type: 'string' },
+  preset: { type: 'string' },
 } as const;
 
 /** A usage error: printed without a stack, exit code 2. */
@@ -55,5 +56,8 @@ export function gatewayOptions(values: Record<string, unknown>, defaults: FakeGa
   set('seed', integerFlag('seed', get('seed')));
   set('heartbeatInterval', integerFlag('heartbeat-interval', get('heartbeat-interval')));
   set('identifyInterval', integerFlag('identify-interval', get('identify-interval')));
+  const preset = get('preset');
+  if (preset !== undefined && preset !== 'discord' && preset !== 'spacebar') throw new UsageError(`--preset must be discord or spacebar, got ${JSON.stringify(preset)}`);
+  set('preset', preset);
   return options;
 }

@@ -23,7 +23,8 @@ demo:          --shards N (16)  --concurrency N (4)  --json (NDJSON)  --duration
 fake-gateway:  --log            print a readable log to stderr
 simulator options (both commands):
   --port N  --token T  --shards N  --max-concurrency N  --guilds N
-  --rate N|max  --seed N  --heartbeat-interval MS  --identify-interval MS`;
+  --rate N|max  --seed N  --heartbeat-interval MS  --identify-interval MS
+  --preset discord|spacebar   play Discord (default) or Spacebar's gateway (READY at 0, no RESUME, ...)`;
 
 async function fakeGatewayCommand(args: string[]): Promise<void> {
   const { values } = parseFlags(args, { log: { type: 'boolean' } });

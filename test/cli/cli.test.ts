@@ -67,6 +67,17 @@ describe('gloaming demo', () => {
     expect(out.at(-1)?.events).toBeGreaterThan(0);
   });
 
+  it('--preset spacebar: the fleet runs against a simulated Spacebar gateway (READY at 0, no RESUME)', async () => {
+    const proc = run(['demo', '--json', '--duration', '3', '--shards', '2', '--concurrency', '2', '--preset', 'spacebar']);
+    const out = await lines(proc);
+    expect((await proc.exited)[0]).toBe(0);
+    expect(out.some((line) => line.type === 'status' && line.active === 2)).toBe(true);
+    expect(out.at(-1)?.events).toBeGreaterThan(0);
+    const bad = run(['demo', '--preset', 'matrix']);
+    expect((await bad.exited)[0]).toBe(2);
+    expect(bad.stderr()).toContain('--preset must be discord or spacebar');
+  });
+
   it('with --sessions, the next run resumes every shard and spends no identify', async () => {
     const gateway = run(['fake-gateway', '--port', '0', '--shards', '2', '--max-concurrency', '2', '--rate', '10']);
     const { restUrl } = JSON.parse((await gateway.lines.next()).value as string) as { restUrl: string };
