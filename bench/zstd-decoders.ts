@@ -8,26 +8,14 @@
 import { createRequire } from 'node:module';
 import { Decompress } from 'fzstd';
 import type * as ZstdBindingModule from 'zstd-napi/binding.js';
-import { receivesDispatch } from '../src/intents.js';
-import { Random } from '../src/testing/random.js';
-import { World } from '../src/testing/world.js';
+import { dispatchTexts } from './traffic.js';
 
 const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBindingModule;
 const MESSAGES = 20_000;
 const RUNS = 5;
 
 /** Realistic traffic of one shard, as the JSON texts a client would receive. */
-function traffic(): Buffer[] {
-  const world = new World({ seed: 1, guilds: 50 });
-  const rng = new Random(2);
-  const all = (t: string, inGuild: boolean): boolean => receivesDispatch(0x3ffffff, t, inGuild);
-  const out: Buffer[] = [];
-  for (let s = 1; out.length < MESSAGES; s++) {
-    const event = world.nextDispatch(0, 1, rng, all, true);
-    if (event) out.push(Buffer.from(JSON.stringify({ t: event.t, s, op: 0, d: event.d })));
-  }
-  return out;
-}
+const traffic = (): Buffer[] => dispatchTexts(MESSAGES).map((text) => Buffer.from(text));
 
 /** Compresses on one stream with a flush after each message, as zstd-stream does. */
 function compress(messages: Buffer[]): Buffer[] {

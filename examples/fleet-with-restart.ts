@@ -15,7 +15,7 @@ const shards = await createRecommended(
   {
     token: process.env.DISCORD_TOKEN ?? 'offline-token',
     intents: Intents.Guilds | Intents.GuildMessages,
-    ...(process.env.REST_URL ? { restUrl: process.env.REST_URL, allowInsecureUrls: true } : {}),
+    ...(process.env.REST_URL ? { restUrl: process.env.REST_URL } : {}),
   },
   resumeSessions(saved),
 );

@@ -8,7 +8,7 @@ import { CloseFrame, Intents, Shard, ShardId, updatePresence } from '../src/inde
 const shard = new Shard(ShardId.ONE, {
   token: process.env.DISCORD_TOKEN ?? 'offline-token',
   intents: Intents.Guilds | Intents.GuildMessages,
-  ...(process.env.GATEWAY_URL ? { gatewayUrl: process.env.GATEWAY_URL, allowInsecureUrls: true } : {}),
+  ...(process.env.GATEWAY_URL ? { gatewayUrl: process.env.GATEWAY_URL } : {}),
 });
 
 process.once('SIGINT', () => {

@@ -203,6 +203,8 @@ export class Shard {
 
   /**
    * The next raw message: a gateway message's JSON text, a close, or a non-fatal error.
+   * The text of a dispatch in `eventTypes` was parsed once on arrival to check that it is
+   * whole; a consumer that parses text itself can skip that cost by wanting fewer events.
    *
    * @throws the same as {@link Shard.nextEvent}.
    */
