@@ -3,8 +3,8 @@
  * candidate checks over the same realistic FakeGateway traffic (flat strings, as an
  * inflater returns them) and prints ns per message: the envelope peek every message pays
  * anyway, a full `JSON.parse`, a string-aware bracket scan (sound only against truncation),
- * and a look at the last character (not sound). The shard parses wanted dispatches on
- * arrival (a parse `nextEvent` needed anyway) and checks nothing for unwanted ones.
+ * and a look at the last character (not sound). The shard checks nothing on arrival: a
+ * wanted dispatch is parsed when it is taken, and one found broken is received again.
  *
  * Run: npm run bench:whole-json
  */

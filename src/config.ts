@@ -180,9 +180,8 @@ export interface ShardConfig {
   ratelimitMessages?: boolean;
   /**
    * The dispatch events `nextEvent` yields (see `eventTypesForIntents`); others are skipped
-   * there but still reach `nextMessage`. Default (or `null`): all of them. Wanted dispatches
-   * are parsed on arrival, so one that is not whole JSON never counts and is sent again on
-   * resume; the others are never parsed, which is what makes filtering cheap.
+   * there but still reach `nextMessage`. Default (or `null`): all of them. The others are
+   * never parsed, which is what makes filtering cheap.
    */
   eventTypes?: Iterable<DispatchEventName> | null;
   /** A session to resume instead of identifying; default `null`. */

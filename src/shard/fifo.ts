@@ -54,6 +54,21 @@ export class Fifo<T> {
     return item;
   }
 
+  /** Whether any buffered item satisfies `predicate`. */
+  some(predicate: (item: T) => boolean): boolean {
+    for (let i = 0; i < this.#length; i++) {
+      if (predicate(this.#slots[(this.#head + i) & (this.#slots.length - 1)] as T)) return true;
+    }
+    return false;
+  }
+
+  /** Keeps only the items `keep` accepts, in their order (rare: a shard rewinding its buffer). */
+  retain(keep: (item: T) => boolean): void {
+    const kept: T[] = [];
+    for (let item = this.shift(); item !== undefined; item = this.shift()) if (keep(item)) kept.push(item);
+    for (const item of kept) this.push(item);
+  }
+
   /** Doubles the ring, moving the items to its front and clearing the ring they leave. */
   #grow(): void {
     const old = this.#slots;

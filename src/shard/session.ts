@@ -32,8 +32,8 @@ function check(where: string, id: unknown, sequence: unknown, resumeUrl: unknown
  * Shard (this process or a later one). Immutable: a shard hands out a new `Session` as the
  * sequence advances.
  *
- * Whether `resumeUrl` is used is the shard's decision (a non-`wss:` URL is skipped unless
- * `allowInsecureUrls` is set), so any non-empty string is accepted here.
+ * Whether `resumeUrl` is used is the shard's decision (a `ws:` URL to another machine is
+ * skipped unless `allowInsecureUrls` is set), so any non-empty string is accepted here.
  *
  * @throws TypeError, naming the field, when `id` is not a non-empty string, `sequence` is
  *   not a non-negative safe integer, or `resumeUrl` is neither a non-empty string nor null.

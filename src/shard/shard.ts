@@ -46,8 +46,8 @@ export type ShardState =
 
 /** What the consumer is handed next, in arrival order. */
 type Item =
-  /** `event` is what `nextEvent` yields, or null when it skips the message (unwanted or unknown; never parsed if a dispatch). */
-  | { readonly kind: 'payload'; readonly text: string; readonly event: GatewayReceivePayload | null }
+  /** `payload` is null for dispatches not parsed on receipt: `nextEvent` parses them if wanted. */
+  | { readonly kind: 'payload'; readonly text: string; readonly payload: GatewayReceivePayload | null; readonly wanted: boolean }
   | { readonly kind: 'close'; readonly code: number | null; readonly reason: string }
   | { readonly kind: 'error'; readonly error: ShardError };
 
@@ -128,6 +128,8 @@ export class Shard {
   #resumeUrl: string | null;
   /** IDENTIFY attempts in a row that ended before READY. */
   #identifyFailures = 0;
+  /** The sequence the shard last rewound to receive again, so a gateway that repeats a broken message cannot loop it. */
+  #rewoundFor: number | null = null;
   #started = false;
   /** The user closed the shard: no more reconnects; the stream ends once drained. */
   #closed = false;
@@ -202,9 +204,9 @@ export class Shard {
   }
 
   /**
-   * The next raw message: a gateway message's JSON text, a close, or a non-fatal error.
-   * The text of a dispatch in `eventTypes` was parsed once on arrival to check that it is
-   * whole; a consumer that parses text itself can skip that cost by wanting fewer events.
+   * The next raw message: a gateway message's JSON text as received, a close, or a
+   * non-fatal error. Unlike `nextEvent`, it does not parse dispatches, so it cannot tell
+   * the shard to receive a broken one again.
    *
    * @throws the same as {@link Shard.nextEvent}.
    */
@@ -257,8 +259,8 @@ export class Shard {
       if (event === undefined) {
         const { item } = peeked;
         if (item.kind === 'payload') {
-          if (item.event === null) continue;
-          event = item.event;
+          if (!item.wanted) continue;
+          event = item.payload ?? this.#parseDispatch(item.text);
         } else if (item.kind === 'close') event = { op: 'close', t: null, s: null, d: { code: item.code, reason: item.reason } };
         else event = { op: 'error', t: null, s: null, d: item.error };
       }
@@ -393,15 +395,20 @@ export class Shard {
     this.#ensureStarted();
     const item = this.#items.shift();
     if (item !== undefined) {
-      if (this.#backlogged && this.#items.length <= this.config.maxBufferedMessages >> 1) {
-        this.#backlogged = false;
-        this.#applyReading();
-      }
+      this.#readIfCaughtUp();
       return item;
     }
     if (this.#fatal) throw this.#fatal;
     if (this.#closed) throw new ShardError('Closed', `shard ${this.id.toString()} was closed`);
     return undefined;
+  }
+
+  /** Reads the socket again once a consumer that was behind has taken half the buffer. */
+  #readIfCaughtUp(): void {
+    if (this.#backlogged && this.#items.length <= this.config.maxBufferedMessages >> 1) {
+      this.#backlogged = false;
+      this.#applyReading();
+    }
   }
 
   #push(item: Item): void {
@@ -525,7 +532,8 @@ export class Shard {
   /**
    * The receive path, run for every message: inflate, read the envelope, track the
    * sequence, queue. Ordinary dispatches, nearly every message, go by their peeked
-   * envelope and are parsed only if wanted; everything else is parsed and checked whole.
+   * envelope: `nextEvent` parses them later, and only if wanted. Everything else is parsed
+   * and checked here.
    */
   #onFrame(connection: Connection, data: Buffer): void {
     this.#spendReadBudget();
@@ -544,19 +552,14 @@ export class Shard {
     if (text === null) return;
     const head = peekPayload(text);
     if (head !== null && head.op === DISPATCH && head.t !== GatewayDispatchEvents.Ready && head.t !== GatewayDispatchEvents.Resumed) {
-      this.#onDispatch(connection, text, head.s, head.t, null);
+      this.#onDispatch(text, head.s, head.t, null);
     } else {
       this.#onControl(connection, text);
     }
   }
 
-  /**
-   * A dispatch other than READY and RESUMED. Its sequence must be new in the session. A
-   * wanted one is parsed before the sequence counts, so the resume point only moves past
-   * whole JSON (broken text replaces the connection, and the resume sends it again). An
-   * unwanted one is never parsed: nothing yields it, so counting it unread loses nothing.
-   */
-  #onDispatch(connection: Connection, text: string, s: unknown, t: unknown, parsed: GatewayReceivePayload | null): void {
+  /** A dispatch other than READY and RESUMED: queued if its sequence is new in the session. */
+  #onDispatch(text: string, s: unknown, t: unknown, parsed: GatewayReceivePayload | null): void {
     if (!isSequence(s)) {
       this.#push({ kind: 'error', error: new ShardError('Deserializing', `a dispatch had no valid sequence number (s: ${String(s)}): skipped`) });
       return;
@@ -566,13 +569,8 @@ export class Shard {
       this.#push({ kind: 'error', error: new ShardError('Deserializing', `a dispatch repeated sequence ${s} (already at ${this.#sequence}): skipped`) });
       return;
     }
-    let event: GatewayReceivePayload | null = null;
-    if (this.#wanted(DISPATCH, t)) {
-      event = parsed ?? this.#parse(connection, text);
-      if (event === null) return;
-    }
     this.#sequence = s;
-    this.#push({ kind: 'payload', text, event });
+    this.#push({ kind: 'payload', text, payload: parsed, wanted: this.#wanted(DISPATCH, t) });
   }
 
   /** Control messages, READY, RESUMED and whatever the peek could not read: parsed, checked, acted on. */
@@ -580,7 +578,7 @@ export class Shard {
     const payload = this.#parse(connection, text);
     if (payload === null) return;
     if (payload.op === GatewayOpcodes.Dispatch && payload.t !== GatewayDispatchEvents.Ready && payload.t !== GatewayDispatchEvents.Resumed) {
-      this.#onDispatch(connection, text, payload.s, payload.t, payload);
+      this.#onDispatch(text, payload.s, payload.t, payload);
       return;
     }
     // Checked before anything counts or is delivered: a refused READY must not start a session.
@@ -590,7 +588,7 @@ export class Shard {
       this.#drop(connection, { identify: false, delayMs: 0, cause: problem });
       return;
     }
-    this.#push({ kind: 'payload', text, event: this.#wanted(payload.op, payload.t) ? payload : null });
+    this.#push({ kind: 'payload', text, payload, wanted: this.#wanted(payload.op, payload.t) });
     this.#handle(connection, payload);
   }
 
@@ -635,6 +633,41 @@ export class Shard {
       return null;
     }
     return payload as GatewayReceivePayload;
+  }
+
+  /**
+   * A wanted dispatch, parsed as it is taken: parsing on arrival, to know it whole before
+   * its sequence counts, kept parsed objects alive in the buffer and cost about 1.2× the
+   * CPU per event at 16 shards (bench/README.md). Text that is not whole JSON is an error
+   * event and a rewind, so the gateway sends that dispatch again.
+   */
+  #parseDispatch(text: string): ShardEvent {
+    try {
+      return JSON.parse(text) as GatewayReceivePayload;
+    } catch (error) {
+      const next = this.#rewind(text) ? 'receiving it again' : 'skipped';
+      return { op: 'error', t: null, s: null, d: new ShardError('Deserializing', `a dispatch was not valid JSON: ${(error as Error).message}; ${next}`, { cause: error }) };
+    }
+  }
+
+  /**
+   * Moves the resume point back to just before a dispatch that arrived broken, while its
+   * session lasts: the dispatches buffered after it are dropped (closes and errors stay)
+   * and the connection is replaced, so the resume replays it and all after it, in order.
+   * Not done when a later READY is buffered (that session is over) or when the same
+   * sequence was rewound for once already. Returns whether it rewound.
+   */
+  #rewind(text: string): boolean {
+    const s = peekPayload(text)?.s;
+    if (!isSequence(s) || s === this.#rewoundFor || this.#sessionId === null || this.#closed || this.#fatal) return false;
+    if (this.#items.some((item) => item.kind === 'payload' && item.payload?.t === GatewayDispatchEvents.Ready)) return false;
+    this.#rewoundFor = s;
+    this.#items.retain((item) => item.kind !== 'payload');
+    this.#sequence = s - 1;
+    this.#readIfCaughtUp();
+    const connection = this.#connection;
+    if (connection !== null) this.#drop(connection, { identify: false, delayMs: 0, cause: 'a dispatch that was not whole JSON' });
+    return true;
   }
 
   /** Whether `nextEvent` yields a payload: a known opcode and, for dispatches, a known name in `eventTypes`. */

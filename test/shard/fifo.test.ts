@@ -60,4 +60,17 @@ describe('Fifo', () => {
     fifo.push('');
     expect([fifo.shift(), fifo.shift(), fifo.shift(), fifo.length]).toEqual([0, null, '', 0]);
   });
+
+  it('some and retain see the items in order, across the ring\'s wrap', () => {
+    const fifo = new Fifo<number>();
+    for (let i = 0; i < 12; i++) fifo.push(i);
+    for (let i = 0; i < 10; i++) fifo.shift();
+    for (let i = 12; i < 30; i++) fifo.push(i); // wraps, then grows
+    expect(fifo.some((n) => n === 29)).toBe(true);
+    expect(fifo.some((n) => n === 5)).toBe(false);
+    fifo.retain((n) => n % 3 === 0);
+    const left: number[] = [];
+    for (let n = fifo.shift(); n !== undefined; n = fifo.shift()) left.push(n);
+    expect(left).toEqual([12, 15, 18, 21, 24, 27]);
+  });
 });

@@ -4,16 +4,18 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GatewayDispatchEvents, PresenceUpdateStatus } from 'discord-api-types/v10';
+import { GatewayDispatchEvents, GatewayOpcodes, PresenceUpdateStatus } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { ConfigError } from '../../src/config.js';
 import { createRecommended } from '../../src/fleet/create.js';
 import { updatePresence } from '../../src/shard/commands.js';
+import { Shard } from '../../src/shard/shard.js';
+import { ShardId } from '../../src/shard/shard-id.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { DEFAULT_USER_AGENT } from '../../src/version.js';
 import { startGateway } from '../support/gateway.js';
-import type { Reader } from '../support/shard.js';
-import { expectEverySequenceOnce, shardsPerTest } from '../support/shard.js';
+import { Reader, configFor, expectEverySequenceOnce, shardsPerTest } from '../support/shard.js';
 
 const start = startGateway({ identifyInterval: 0, heartbeatInterval: 300 });
 const open = shardsPerTest();
@@ -76,6 +78,69 @@ describe('a dispatch that is not whole JSON', () => {
     expect(errorsOf(reader, 'Deserializing')[0]).toContain('not valid JSON');
     expectEverySequenceOnce(reader);
     expect(g.log.ofType('resume')).toHaveLength(1);
+  });
+
+  it('with good dispatches buffered after it: those are dropped and replayed after it, in order', async () => {
+    const g = await start({ guilds: 1, rate: 200 });
+    const shard = new Shard(ShardId.ONE, configFor(g));
+    try {
+      const sequences: number[] = [];
+      const errors: string[] = [];
+      const read = async (until: () => boolean): Promise<void> => {
+        while (!until()) {
+          const event = await shard.nextEvent();
+          if (event.op === GatewayOpcodes.Dispatch) sequences.push(event.s);
+          else if (event.op === 'error') errors.push(event.d.message);
+        }
+      };
+      await read(() => shard.state.kind === 'Active' && sequences.length > 10);
+      // Not read for a while: the broken dispatch and the real ones after it wait in the buffer.
+      const next = g.sessions()[0]!.sequence + 1;
+      g.inject({ type: 'raw-frame', data: `{"op":0,"t":"MESSAGE_CREATE","s":${next},"d":{"content":"cut sh` }, { shard: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await read(() => sequences.length > next + 100);
+      expect(sequences).toEqual(sequences.map((_, i) => i + 1));
+      expect(errors).toContain(`a dispatch repeated sequence ${next} (already at ${next}): skipped`);
+      expect(errors.some((message) => message.startsWith('a dispatch was not valid JSON') && message.endsWith('receiving it again'))).toBe(true);
+      const resume = g.log.ofType('resume')[0]!;
+      expect(resume.sequence).toBe(next - 1);
+      expect(resume.replayed).toBeGreaterThan(10);
+    } finally {
+      await shard.close();
+    }
+  });
+
+  it('broken again on the replay: skipped, not a loop', async () => {
+    // A gateway whose stored copy of dispatch 2 is broken, so every replay repeats it.
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(server, 'listening');
+    const opened: string[] = [];
+    server.on('connection', (socket) => {
+      socket.send(JSON.stringify({ op: 10, s: null, t: null, d: { heartbeat_interval: 60_000 } }));
+      socket.on('message', (data: Buffer) => {
+        const { op } = JSON.parse(data.toString()) as { op: number };
+        opened.push(op === 2 ? 'identify' : op === 6 ? 'resume' : String(op));
+        if (op === 2) socket.send(JSON.stringify({ op: 0, s: 1, t: 'READY', d: { session_id: 'abc', user: {}, guilds: [], v: 10 } }));
+        if (op !== 2 && op !== 6) return;
+        socket.send('{"op":0,"s":2,"t":"MESSAGE_CREATE","d":{"content":"cut sh');
+        if (op === 6) socket.send(JSON.stringify({ op: 0, s: 3, t: 'RESUMED', d: {} }));
+        if (op === 6) socket.send(JSON.stringify({ op: 0, s: 4, t: 'MESSAGE_CREATE', d: { content: 'after' } }));
+      });
+    });
+    const shard = new Shard(ShardId.ONE, { token: 't', intents: 1, compression: null, gatewayUrl: `ws://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    const reader = new Reader(shard);
+    try {
+      await reader.until(() => reader.sequences().includes(4));
+      expect(opened).toEqual(['identify', 'resume']);
+      expect(errorsOf(reader, 'Deserializing')).toEqual([
+        expect.stringMatching(/not valid JSON.*; receiving it again$/),
+        expect.stringMatching(/not valid JSON.*; skipped$/),
+      ]);
+      expect(reader.sequences()).toEqual([1, 3, 4]);
+    } finally {
+      await shard.close();
+      server.close();
+    }
   });
 });
 
