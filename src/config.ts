@@ -7,6 +7,7 @@ import { inspect } from 'node:util';
 import { ActivityType, PresenceUpdateStatus } from 'discord-api-types/v10';
 import type { GatewayIdentifyProperties, GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import { isDispatchEventName } from './codec/event-types.js';
+import { zstdSupported } from './codec/inflate.js';
 import type { DispatchEventName } from './codec/event-types.js';
 import { ALL_INTENTS } from './intents.js';
 import type { Queue } from './queue/queue.js';
@@ -160,7 +161,10 @@ export interface ShardConfig {
    * `localhost`) unless `allowInsecureUrls`, since IDENTIFY carries the token.
    */
   gatewayUrl?: string;
-  /** Transport compression; default `'zlib-stream'`; `null`: none. */
+  /**
+   * Transport compression; default `'zlib-stream'` (no native code); `null`: none.
+   * `'zstd-stream'` needs the optional peer dependency `zstd-napi` (a native addon).
+   */
   compression?: 'zlib-stream' | 'zstd-stream' | null;
   /**
    * Whether the token may travel unencrypted to another machine: `ws:` to a host that is
@@ -542,6 +546,9 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
   const compression = config.compression === undefined ? 'zlib-stream' : config.compression;
   if (compression !== null && compression !== 'zlib-stream' && compression !== 'zstd-stream') {
     check.fail('compression', "must be 'zlib-stream', 'zstd-stream' or null", compression);
+  }
+  if (compression === 'zstd-stream' && !zstdSupported()) {
+    throw new ConfigError('compression', "'zstd-stream' needs the optional package zstd-napi, which is not installed (npm install zstd-napi), or use 'zlib-stream'");
   }
   const ratelimitMessages = check.boolean('ratelimitMessages', config.ratelimitMessages, true);
 

@@ -2,13 +2,13 @@
  * gloaming: a Discord Gateway client for TypeScript on Node.js. This entry point
  * exports the public surface only; the gateway simulator lives in `gloaming/testing`.
  */
+/// <reference types="node" preserve="true" />
 export { Shard } from './shard/shard.js';
 export type { ShardState } from './shard/shard.js';
 export { ShardId } from './shard/shard-id.js';
 export { Session } from './shard/session.js';
 export type { SessionJSON } from './shard/session.js';
-export { CloseFrame, closeAction } from './shard/close-codes.js';
-export type { CloseAction } from './shard/close-codes.js';
+export { CloseFrame } from './shard/close-codes.js';
 export { ShardError } from './shard/errors.js';
 export type { ShardErrorKind } from './shard/errors.js';
 export type { GatewayCloseEvent, ShardErrorEvent, ShardEvent, ShardMessage } from './shard/events.js';
@@ -19,14 +19,13 @@ export {
   requestChannelInfo,
   requestGuildMembers,
   requestSoundboardSounds,
-  serializeCommand,
   updatePresence,
   updateVoiceState,
 } from './shard/commands.js';
 export type { GatewayCommand, PresenceInput } from './shard/commands.js';
 export { backoffDelay } from './shard/backoff.js';
 export type { BackoffOptions } from './shard/backoff.js';
-export { ConfigError, Token, resolveShardConfig } from './config.js';
+export { ConfigError } from './config.js';
 export type { ResolvedShardConfig, ShardConfig } from './config.js';
 export { InMemoryQueue } from './queue/in-memory-queue.js';
 export { IDENTIFY_INTERVAL_MS, IDENTIFY_MARGIN_MS } from './queue/queue.js';
@@ -35,7 +34,7 @@ export { InflatedSizeError, zstdSupported } from './codec/inflate.js';
 export type { Compression, InflaterMetrics } from './codec/inflate.js';
 export { ALL_INTENTS, DISPATCH_INTENTS, PRIVILEGED_INTENTS, receivesDispatch } from './intents.js';
 export type { DispatchIntents } from './intents.js';
-export { GatewayIntentBits as Intents } from 'discord-api-types/v10';
+export { GatewayDispatchEvents, GatewayIntentBits as Intents } from 'discord-api-types/v10';
 export { eventTypesForIntents, isDispatchEventName } from './codec/event-types.js';
 export type { DispatchEventName } from './codec/event-types.js';
 export { closeAll, createBucket, createRange, createRecommended, resumeSessions } from './fleet/create.js';

@@ -2,6 +2,7 @@
  * `gloaming/testing`: FakeGateway, a faithful Discord gateway simulator for testing
  * gateway clients and bots offline.
  */
+/// <reference types="node" preserve="true" />
 export { FakeGateway } from './fake-gateway.js';
 export type { ChaosHandle, ConnectionInfo, SessionInfo } from './fake-gateway.js';
 export type { FakeGatewayOptions, FakeGatewayPreset } from './options.js';
@@ -23,8 +24,8 @@ export type {
   ResumeRejectedEntry,
 } from './log.js';
 export type { SessionStartLimit } from './identify-limits.js';
-export { zstdAvailable, ZLIB_SUFFIX } from './transport.js';
-export type { TransportCompression } from './transport.js';
+export { zstdAvailable, ZLIB_SUFFIX } from './compression.js';
+export type { TransportCompression } from './compression.js';
 export { World } from './world.js';
 export type { MemberQuery, SimulatedDispatch, WorldOptions } from './world.js';
 export { Random } from './random.js';

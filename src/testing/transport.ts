@@ -7,12 +7,8 @@ import type { WebSocket } from 'ws';
 import { ZlibContext } from '../codec/zlib-context.js';
 import { loadZstd } from '../codec/zstd-binding.js';
 import type { ZstdBinding } from '../codec/zstd-binding.js';
-
-/** The transport compressions a client can ask for in the `compress` query parameter. */
-export type TransportCompression = 'none' | 'zlib-stream' | 'zstd-stream';
-
-/** Bytes that end every zlib-stream message (a Z_SYNC_FLUSH marker). */
-export const ZLIB_SUFFIX = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+import { ZLIB_SUFFIX } from './compression.js';
+import type { TransportCompression } from './compression.js';
 
 interface MessageEncoder {
   /** Compress one whole gateway message, flushed so the client can decode it alone. */
@@ -30,11 +26,6 @@ class ZlibStreamEncoder implements MessageEncoder {
   close(): void {
     this.#deflate.close();
   }
-}
-
-/** Whether this installation can serve `compress=zstd-stream` (the optional zstd-napi built). */
-export function zstdAvailable(): boolean {
-  return loadZstd() !== null;
 }
 
 class ZstdStreamEncoder implements MessageEncoder {

@@ -1,0 +1,88 @@
+// The package as a bot author installs it: packed from a fresh copy of the repository
+// (prepack builds it), installed into a new TypeScript project, typechecked strictly
+// without skipLibCheck against both entry points, run, and its bin started.
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'gloaming-package-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const CONSUMER = `
+import { CloseFrame, ConfigError, GatewayDispatchEvents, Intents, Session, Shard, ShardId } from 'gloaming';
+import type { ShardEvent } from 'gloaming';
+import { FakeGateway } from 'gloaming/testing';
+
+const gateway = await FakeGateway.start({ guilds: 1 });
+const shard = new Shard(ShardId.ONE, { token: 'consumer-token', intents: Intents.Guilds | Intents.GuildMessages, gatewayUrl: gateway.url });
+for await (const event of shard satisfies AsyncIterable<ShardEvent>) {
+  if (event.t === GatewayDispatchEvents.Ready) {
+    console.log(\`ready \${event.d.session_id.length > 0}\`);
+    break;
+  }
+}
+const session: Session | null = await shard.close(CloseFrame.RESUME);
+console.log(\`session \${Session.fromJSON(JSON.parse(JSON.stringify(session))).id === session?.id}\`);
+try {
+  new Shard(ShardId.ONE, { token: 'consumer-token', intents: 1, compression: 'zstd-stream' });
+} catch (error) {
+  if (error instanceof ConfigError) console.log(\`zstd \${error.message}\`);
+}
+await gateway.close();
+`;
+
+describe('the published package', () => {
+  let tarball = '';
+  const entries: string[] = [];
+
+  it('packs from a fresh copy: dist with declarations and LICENSE, no source maps, no internals', async () => {
+    const copy = join(work, 'repo');
+    const { stdout: files } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root });
+    for (const file of files.split('\0').filter((name) => name !== '')) {
+      mkdirSync(join(copy, file, '..'), { recursive: true });
+      cpSync(join(root, file), join(copy, file));
+    }
+    symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
+    const { stdout } = await run('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: copy });
+    tarball = join(work, stdout.trim().split('\n').at(-1)!);
+    const { stdout: listing } = await run('tar', ['-tzf', tarball]);
+    entries.push(...listing.split('\n').filter((line) => line !== ''));
+    for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.d.ts', 'dist/cli/main.js']) {
+      expect(entries).toContain(`package/${file}`);
+    }
+    expect(entries.filter((entry) => entry.endsWith('.map') || entry.startsWith('package/src/'))).toEqual([]);
+    const { stdout: latency } = await run('tar', ['-xzOf', tarball, 'package/dist/shard/latency.d.ts']);
+    expect(latency).toContain('class Latency');
+    expect(latency).not.toMatch(/\bsent\(|\backnowledged\(/); // @internal members
+  }, 120_000);
+
+  it('installs into a strict TypeScript 6 project that typechecks both entry points, runs, and has the bin', async () => {
+    expect(tarball).not.toBe('');
+    const project = join(work, 'bot');
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'bot', private: true, type: 'module' }));
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, outDir: 'out' }, include: ['bot.ts'] }),
+    );
+    writeFileSync(join(project, 'bot.ts'), CONSUMER);
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--silent', tarball, 'typescript@6.0.3', '@types/node@20.19.43'], { cwd: project });
+    const compiled = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', '.'], { cwd: project }).catch((error: { stdout: string }) => error);
+    expect('stdout' in compiled ? compiled.stdout : '').toBe('');
+    const { stdout } = await run(process.execPath, [join(project, 'out', 'bot.js')], { cwd: project });
+    expect(stdout.split('\n')).toEqual([
+      'ready true',
+      'session true',
+      expect.stringMatching(/^zstd .*zstd-napi.*not installed \(npm install zstd-napi\)/),
+      '',
+    ]);
+    const help = await run(join(project, 'node_modules', '.bin', 'gloaming'), ['--help'], { cwd: project });
+    expect(help.stdout).toContain('usage: gloaming');
+  }, 240_000);
+});
