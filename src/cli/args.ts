@@ -52,6 +52,7 @@ export function gatewayOptions(values: Record<string, unknown>, defaults: FakeGa
   set('shards', integerFlag('shards', get('shards')));
   set('maxConcurrency', integerFlag('max-concurrency', get('max-concurrency')));
   set('guilds', integerFlag('guilds', get('guilds')));
+  if (rate !== undefined && rate !== 'max' && !/^\d+$/.test(rate)) throw new UsageError(`--rate takes a number of dispatches per second or max, got ${JSON.stringify(rate)}`);
   set('rate', rate === 'max' ? 'max' : integerFlag('rate', rate));
   set('seed', integerFlag('seed', get('seed')));
   set('heartbeatInterval', integerFlag('heartbeat-interval', get('heartbeat-interval')));

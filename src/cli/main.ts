@@ -3,32 +3,56 @@
  * The `gloaming` command: `demo` (what `npm start` runs) and `fake-gateway` (the
  * simulator standalone, for clients in other processes or languages).
  */
+import { GatewayBotError } from '../fleet/gateway-bot.js';
 import { FakeGateway } from '../testing/fake-gateway.js';
+import { VERSION } from '../version.js';
 import { UsageError, gatewayOptions, parseFlags } from './args.js';
 import { demoCommand } from './demo.js';
 import { untilStopped } from './until-stopped.js';
 import { formatEntry } from './log-format.js';
 
-const USAGE = `usage: gloaming <command> [options]
+/** The standalone simulator's default traffic: enough to see events flow, little enough to read. */
+const FAKE_GATEWAY_RATE = 5;
 
-commands:
+const COMMANDS = `commands:
   demo           a fleet of shards, live (what npm start runs): an in-process FakeGateway,
                  or Discord when DISCORD_TOKEN is set, or any gateway with --rest-url
-  fake-gateway   serve the simulator; prints {"url","resumeUrl","restUrl","port"} as one JSON line
+  fake-gateway   serve the simulator; prints {"url","resumeUrl","restUrl","port"} as one JSON line`;
 
-demo:          --shards N (16)  --concurrency N (4)  --json (NDJSON)  --duration S
-               --sessions FILE  save sessions on stop, resume them on start
-                                (default gloaming-sessions.json with DISCORD_TOKEN)
-               --rest-url URL   ask this REST base for /gateway/bot instead
-fake-gateway:  --log            print a readable log to stderr
-simulator options (both commands):
-  --port N  --token T  --shards N  --max-concurrency N  --guilds N
-  --rate N|max  --seed N  --heartbeat-interval MS  --identify-interval MS
+const SIMULATOR_OPTIONS = `simulator options:
+  --port N  --token T  --shards N  --max-concurrency N  --guilds N  --seed N
+  --rate N|max                dispatches per second per session, or as fast as the client reads
+  --heartbeat-interval MS  --identify-interval MS
   --preset discord|spacebar   play Discord (default) or Spacebar's gateway (READY at 0, no RESUME, ...)`;
+
+const USAGE = `usage: gloaming <command> [options]   (gloaming <command> --help, gloaming --version)
+
+${COMMANDS}`;
+
+const COMMAND_USAGE: Record<string, string> = {
+  demo: `usage: gloaming demo [options]
+
+A fleet of real shards identifying through the queue, read through one merged stream, live.
+Against an in-process FakeGateway; against Discord when DISCORD_TOKEN is set.
+
+  --shards N (16)  --concurrency N (4)  --duration S  --json (NDJSON on stdout)
+  --sessions FILE  save sessions on stop, resume them on start
+                   (default gloaming-sessions.json with DISCORD_TOKEN)
+  --rest-url URL   ask this REST base for /gateway/bot instead
+
+${SIMULATOR_OPTIONS}`,
+  'fake-gateway': `usage: gloaming fake-gateway [options]
+
+Serves the simulator until SIGINT or SIGTERM; prints {"url","resumeUrl","restUrl","port"}.
+
+  --log   print a readable log to stderr
+
+${SIMULATOR_OPTIONS} (default --rate ${FAKE_GATEWAY_RATE})`,
+};
 
 async function fakeGatewayCommand(args: string[]): Promise<void> {
   const { values } = parseFlags(args, { log: { type: 'boolean' } });
-  const gateway = await FakeGateway.start(gatewayOptions(values));
+  const gateway = await FakeGateway.start(gatewayOptions(values, { rate: FAKE_GATEWAY_RATE }));
   if (values.log === true) {
     gateway.log.on('entry', (entry) => {
       const line = formatEntry(entry);
@@ -42,11 +66,19 @@ async function fakeGatewayCommand(args: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
+  if (command !== undefined && COMMAND_USAGE[command] !== undefined && (args.includes('--help') || args.includes('-h'))) {
+    process.stdout.write(`${COMMAND_USAGE[command]}\n`);
+    return;
+  }
   switch (command) {
     case 'demo':
       return demoCommand(args);
     case 'fake-gateway':
       return fakeGatewayCommand(args);
+    case '--version':
+    case '-v':
+      process.stdout.write(`${VERSION}\n`);
+      return;
     case undefined:
     case '--help':
     case '-h':
@@ -63,8 +95,12 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`gloaming: ${error.message}\n\n${USAGE}\n`);
     process.exitCode = 2;
   } else if (error instanceof RangeError || error instanceof TypeError) {
+    // option errors: ConfigError is a TypeError, FakeGateway's are RangeError or TypeError
     process.stderr.write(`gloaming: ${error.message}\n`);
     process.exitCode = 2;
+  } else if (error instanceof GatewayBotError) {
+    process.stderr.write(`gloaming: ${error.message}\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`gloaming: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;

@@ -39,6 +39,48 @@ describe('gloaming fake-gateway', () => {
     expect((await proc.exited)[0]).toBe(0);
   });
 
+  it('stops serving when its parent goes away (npx ended by SIGTERM leaves no orphan)', async () => {
+    // A shell in between, as npx has: killing it orphans the simulator.
+    const shell = spawn('sh', ['-c', `"${process.execPath}" "${bin}" fake-gateway --port 0; true`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await once(createInterface({ input: shell.stdout }), 'line')) as [string];
+    const { port } = JSON.parse(line) as { port: number };
+    shell.kill('SIGKILL');
+    const deadline = Date.now() + 5_000;
+    let serving = true;
+    while (serving && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      serving = await fetch(`http://127.0.0.1:${port}/api/v10/gateway`).then(
+        () => true,
+        () => false,
+      );
+    }
+    expect(serving).toBe(false);
+  });
+
+  it('prints usage for --help, the version for --version, and says what --rate takes', async () => {
+    for (const [args, text] of [
+      [['--help'], 'usage: gloaming <command>'],
+      [[], 'usage: gloaming <command>'],
+      [['demo', '--help'], 'usage: gloaming demo'],
+      [['fake-gateway', '--rate', '3', '--help'], 'usage: gloaming fake-gateway'],
+      [['--version'], (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version],
+    ] as [string[], string][]) {
+      const proc = run(args);
+      const first = await proc.lines.next();
+      expect((await proc.exited)[0], args.join(' ')).toBe(0);
+      expect(first.value, args.join(' ')).toContain(text);
+    }
+    const rate = run(['fake-gateway', '--rate', 'fast']);
+    expect((await rate.exited)[0]).toBe(2);
+    expect(rate.stderr()).toContain('--rate takes a number of dispatches per second or max, got "fast"');
+  });
+
+  it('a failed /gateway/bot is one line, not a stack trace', async () => {
+    const proc = run(['demo', '--rest-url', 'http://127.0.0.1:1/api/v10', '--duration', '1']);
+    expect((await proc.exited)[0]).toBe(1);
+    expect(proc.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^gloaming: GET http:\/\/127\.0\.0\.1:1\/api\/v10\/gateway\/bot failed: /)]);
+  });
+
   it('rejects a bad flag with exit code 2 and a message naming it', async () => {
     const proc = run(['fake-gateway', '--shards', 'many']);
     expect((await proc.exited)[0]).toBe(2);
