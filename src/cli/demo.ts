@@ -6,10 +6,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
-import { closeAll, createRecommended, resumeSessions } from '../fleet/create.js';
+import { closeAll, createRecommended } from '../fleet/create.js';
 import { ShardEventStream } from '../fleet/merged-stream.js';
+import { resumeSessions, sessionsFromJSON, sessionsToJSON } from '../fleet/sessions.js';
 import { CloseFrame } from '../shard/close-codes.js';
-import { Session } from '../shard/session.js';
+import type { Session } from '../shard/session.js';
 import type { Shard } from '../shard/shard.js';
 import { FakeGateway } from '../testing/fake-gateway.js';
 import { UsageError, gatewayOptions, parseFlags } from './args.js';
@@ -35,12 +36,11 @@ function loadSessions(file: string | undefined): Map<number, Session> {
   } catch {
     return new Map(); // no file yet: the first run identifies
   }
-  const stored = JSON.parse(text) as Record<string, unknown>;
-  return new Map(Object.entries(stored).map(([shard, session]) => [Number(shard), Session.fromJSON(session)]));
+  return sessionsFromJSON(JSON.parse(text));
 }
 
 function saveSessions(file: string, sessions: Map<number, Session>): void {
-  writeFileSync(file, `${JSON.stringify(Object.fromEntries([...sessions].map(([shard, session]) => [shard, session.toJSON()])), null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(sessionsToJSON(sessions), null, 2)}\n`);
 }
 
 function positive(name: string, value: unknown, fallback: number): number {

@@ -111,7 +111,7 @@ export async function createRecommended(config: RecommendedConfig, perShard?: Pe
 /**
  * Closes every shard at once. With {@link CloseFrame.RESUME} the result maps each shard
  * number to its resumable session (shards without one are left out); give it to
- * {@link resumeSessions} when creating the next fleet.
+ * `resumeSessions` when creating the next fleet, and `sessionsToJSON` to save it.
  *
  * @example
  * const sessions = await closeAll(shards, CloseFrame.RESUME);
@@ -125,18 +125,4 @@ export async function closeAll(shards: Iterable<Shard>, frame: CloseFrame = Clos
     if (session !== null) result.set((list[index] as Shard).id.number, session);
   });
   return result;
-}
-
-/**
- * A per-shard config function that gives each shard its session from `sessions`, so it
- * resumes instead of identifying; shards without one identify as usual.
- *
- * @example
- * createRange({ start: 0, end: 16 }, 16, config, resumeSessions(sessions));
- */
-export function resumeSessions(sessions: ReadonlyMap<number, Session>, then?: PerShardConfig): PerShardConfig {
-  return (id, config) => {
-    const withSession = { ...config, session: sessions.get(id.number) ?? null };
-    return then ? then(id, withSession) : withSession;
-  };
 }

@@ -4,7 +4,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, createBucket, createRange, createRecommended, resumeSessions } from '../../src/fleet/create.js';
+import { closeAll, createBucket, createRange, createRecommended } from '../../src/fleet/create.js';
+import { resumeSessions, sessionsFromJSON, sessionsToJSON } from '../../src/fleet/sessions.js';
 import { GatewayBotError } from '../../src/fleet/gateway-bot.js';
 import { ShardEventStream, ShardMessageStream } from '../../src/fleet/merged-stream.js';
 import type { ShardEventItem } from '../../src/fleet/merged-stream.js';
@@ -234,6 +235,14 @@ describe('ShardMessageStream', () => {
 });
 
 describe('restarts', () => {
+  it('fleet sessions JSON refuses what is not sessions keyed by shard number, naming the place', () => {
+    expect(() => sessionsFromJSON([])).toThrow('must be an object keyed by shard number');
+    expect(() => sessionsFromJSON({ one: { id: 'a', sequence: 1, resumeUrl: null } })).toThrow('key "one" is not a shard number');
+    expect(() => sessionsFromJSON({ '01': { id: 'a', sequence: 1, resumeUrl: null } })).toThrow('key "01" is not a shard number');
+    expect(() => sessionsFromJSON({ 3: { id: 'a', sequence: -1, resumeUrl: null } })).toThrow(/shard 3: .*sequence/);
+    expect(sessionsFromJSON({})).toEqual(new Map());
+  });
+
   it('closing with RESUME and starting again with the sessions spends zero identifies and loses nothing', async () => {
     const g = await start({ shards: 4, rate: 50, identifyInterval: 0 });
     const config = configFor(g, { queue: fastQueue(4, 0) });
@@ -244,7 +253,10 @@ describe('restarts', () => {
     await one.done;
     expect([...sessions.keys()].sort()).toEqual([0, 1, 2, 3]);
     const identifies = g.log.ofType('identify').length;
-    const second = track(createRange({ start: 0, end: 4 }, 4, config, resumeSessions(sessions)));
+    // Saved and read back as a bot keeps them across a restart.
+    const stored = sessionsFromJSON(JSON.parse(JSON.stringify(sessionsToJSON(sessions))));
+    expect(stored).toEqual(sessions);
+    const second = track(createRange({ start: 0, end: 4 }, 4, config, resumeSessions(stored)));
     const two = drain(new ShardEventStream(second));
     await until(() => g.log.ofType('resume').length === 4 && two.items.length > 200);
     expect(g.log.ofType('identify')).toHaveLength(identifies);
