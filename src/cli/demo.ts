@@ -100,7 +100,14 @@ export async function demoCommand(args: string[]): Promise<void> {
     restUrl,
   });
 
-  const saved = loadSessions(sessionsFile);
+  // A new in-process simulator knows no session of an earlier run: resuming one could only fail.
+  if (gateway !== null && sessionsFile !== undefined) {
+    print(`sessions in ${sessionsFile} are not resumed: the in-process simulator starts empty every run (run \`gloaming fake-gateway\` and pass its restUrl as --rest-url to resume across runs)`, {
+      type: 'notice',
+      message: 'sessions are not resumed against the in-process simulator',
+    });
+  }
+  const saved = gateway === null ? loadSessions(sessionsFile) : new Map<number, Session>();
   const shards = await createRecommended(
     {
       token: discordToken ?? (values.token as string | undefined) ?? 'demo-token',

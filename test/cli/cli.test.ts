@@ -120,6 +120,16 @@ describe('gloaming demo', () => {
     expect(bad.stderr()).toContain('--preset must be discord or spacebar');
   });
 
+  it('with --sessions and the in-process simulator, says sessions cannot resume instead of trying', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'gloaming-demo-')), 'sessions.json');
+    for (let runs = 0; runs < 2; runs++) {
+      const out = await lines(run(['demo', '--json', '--duration', '2', '--shards', '2', '--concurrency', '2', '--sessions', file]));
+      expect(out.find((line) => line.type === 'notice')).toMatchObject({ message: expect.stringContaining('not resumed') });
+      expect(out.find((line) => line.type === 'sessions')).toMatchObject({ resuming: 0 });
+      expect(out.some((line) => line.type === 'error')).toBe(false);
+    }
+  });
+
   it('with --sessions, the next run resumes every shard and spends no identify', async () => {
     const gateway = run(['fake-gateway', '--port', '0', '--shards', '2', '--max-concurrency', '2', '--rate', '10']);
     const { restUrl } = JSON.parse((await gateway.lines.next()).value as string) as { restUrl: string };
