@@ -9,6 +9,7 @@ import { GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 import { closeAll, createRecommended } from '../fleet/create.js';
 import { ShardEventStream } from '../fleet/merged-stream.js';
 import { resumeSessions, sessionsFromJSON, sessionsToJSON } from '../fleet/sessions.js';
+import { InMemoryQueue } from '../queue/in-memory-queue.js';
 import { CloseFrame } from '../shard/close-codes.js';
 import type { Session } from '../shard/session.js';
 import type { Shard } from '../shard/shard.js';
@@ -50,13 +51,27 @@ function positive(name: string, value: unknown, fallback: number): number {
   return number;
 }
 
-function render(rows: ShardRow[], header: string): string {
+/** Errors the live screen keeps below the table. */
+const ERRORS_SHOWN = 5;
+
+/** The live screen, written over the last one from the top left, each line cleared to its end. */
+function render(title: string, header: string, rows: ShardRow[], errors: readonly string[]): string {
   const lines = rows.map(
     (row) =>
       `${String(row.shard).padStart(5)}  ${row.state.padEnd(16)}${String(row.eventsPerSecond).padStart(8)}${String(row.events).padStart(10)}` +
       `${(row.latencyMs === null ? '-' : row.latencyMs.toFixed(1)).padStart(10)}${String(row.sequence ?? '-').padStart(10)}`,
   );
-  return [header, 'shard  state           events/s     total  latency ms  sequence', ...lines].join('\n');
+  const screen = [
+    title,
+    header,
+    'shard  state           events/s     total  latency ms  sequence',
+    ...lines,
+    '',
+    'latency: - until the first heartbeat is acknowledged (it goes out within one heartbeat interval of HELLO)',
+    errors.length === 0 ? 'no errors' : `last ${errors.length === 1 ? 'error' : `${errors.length} errors`}:`,
+    ...errors,
+  ];
+  return `\x1b[H${screen.map((line) => `${line}\x1b[K`).join('\n')}\n\x1b[J`;
 }
 
 /**
@@ -94,11 +109,7 @@ export async function demoCommand(args: string[]): Promise<void> {
     process.stdout.write(json ? `${JSON.stringify(record)}\n` : `${text}\n`);
   };
   const target = discordToken ? 'Discord' : gateway ? `an in-process FakeGateway (${gateway.url})` : restUrl;
-  print(`gloaming demo: ${shardCount} shards, max_concurrency ${concurrency}, against ${target}. Ctrl-C stops.`, {
-    type: 'start',
-    target,
-    restUrl,
-  });
+  print(`gloaming demo against ${target}. Ctrl-C stops.`, { type: 'start', target, restUrl });
 
   // A new in-process simulator knows no session of an earlier run: resuming one could only fail.
   if (gateway !== null && sessionsFile !== undefined) {
@@ -117,19 +128,28 @@ export async function demoCommand(args: string[]): Promise<void> {
     },
     resumeSessions(saved),
   );
+  const queue = shards[0]?.config.queue;
+  const maxConcurrency = queue instanceof InMemoryQueue ? queue.maxConcurrency : concurrency;
+  const title = `gloaming demo: ${shards.length} shards (as /gateway/bot answered), max_concurrency ${maxConcurrency}, against ${target}. Ctrl-C stops.`;
+  print(title, { type: 'fleet', shards: shards.length, maxConcurrency });
   print(`${saved.size} saved sessions to resume; the rest identify through the queue`, { type: 'sessions', resuming: saved.size });
 
+  const tty = process.stdout.isTTY && !json;
+  const errors: string[] = [];
+  if (tty) process.stdout.write('\x1b[2J');
   const counts = new Map<Shard, { total: number; lastSecond: number }>(shards.map((shard) => [shard, { total: 0, lastSecond: 0 }]));
   const stream = new ShardEventStream(shards);
   const reading = (async () => {
     for await (const { shard, event } of stream) {
       const count = counts.get(shard);
       if (count && event.op === GatewayOpcodes.Dispatch) count.total += 1;
-      if (event.op === 'error') print(`shard ${shard.id.number}: ${event.d.kind}: ${event.d.message}`, { type: 'error', shard: shard.id.number, kind: event.d.kind, message: event.d.message });
+      if (event.op !== 'error') continue;
+      const line = `shard ${shard.id.number}: ${event.d.kind}: ${event.d.message}`;
+      if (!tty) print(line, { type: 'error', shard: shard.id.number, kind: event.d.kind, message: event.d.message });
+      else if (errors.push(line) > ERRORS_SHOWN) errors.shift();
     }
   })();
 
-  const tty = process.stdout.isTTY && !json;
   const tick = setInterval(() => {
     const rows: ShardRow[] = shards.map((shard) => {
       const count = counts.get(shard) as { total: number; lastSecond: number };
@@ -147,7 +167,7 @@ export async function demoCommand(args: string[]): Promise<void> {
     const active = rows.filter((row) => row.state === 'Active').length;
     const header = `${active}/${rows.length} shards active, ${rows.reduce((sum, row) => sum + row.eventsPerSecond, 0)} events/s`;
     if (json) print('', { type: 'status', time: Date.now(), active, shards: rows });
-    else if (tty) process.stdout.write(`\x1b[H\x1b[2J${render(rows, header)}\n`);
+    else if (tty) process.stdout.write(render(title, header, rows, errors));
     else print(header, {});
   }, 1_000);
 
