@@ -10,6 +10,7 @@ import { closeAll, createRecommended } from '../fleet/create.js';
 import { ShardEventStream } from '../fleet/merged-stream.js';
 import { resumeSessions, sessionsFromJSON, sessionsToJSON } from '../fleet/sessions.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
+import type { Queue } from '../queue/queue.js';
 import { CloseFrame } from '../shard/close-codes.js';
 import type { Session } from '../shard/session.js';
 import type { Shard } from '../shard/shard.js';
@@ -49,6 +50,19 @@ function positive(name: string, value: unknown, fallback: number): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return number;
+}
+
+/** The fleet's identify queue, watched so the screen can tell shards waiting in it from shards identifying. */
+class WatchedQueue implements Queue {
+  /** Shards waiting for their turn to identify. */
+  readonly waiting = new Set<number>();
+
+  constructor(readonly inner: Queue) {}
+
+  enqueue(shardId: number, signal?: AbortSignal): Promise<void> {
+    this.waiting.add(shardId);
+    return this.inner.enqueue(shardId, signal).finally(() => this.waiting.delete(shardId));
+  }
 }
 
 /** Errors the live screen keeps below the table. */
@@ -118,6 +132,8 @@ export async function demoCommand(args: string[]): Promise<void> {
       message: 'sessions are not resumed against the in-process simulator',
     });
   }
+  // Set by the per-shard config below, once createRecommended has made the shared queue.
+  const fleet: { queue: WatchedQueue | null } = { queue: null };
   const saved = gateway === null ? loadSessions(sessionsFile) : new Map<number, Session>();
   const shards = await createRecommended(
     {
@@ -126,9 +142,13 @@ export async function demoCommand(args: string[]): Promise<void> {
       restUrl,
       allowInsecureUrls: !discordToken,
     },
-    resumeSessions(saved),
+    resumeSessions(saved, (_id, config) => {
+      // Every shard shares createRecommended's queue, so one watcher wraps it for all.
+      fleet.queue ??= new WatchedQueue(config.queue as Queue);
+      return { ...config, queue: fleet.queue };
+    }),
   );
-  const queue = shards[0]?.config.queue;
+  const queue = fleet.queue?.inner;
   const maxConcurrency = queue instanceof InMemoryQueue ? queue.maxConcurrency : concurrency;
   const title = `gloaming demo: ${shards.length} shards (as /gateway/bot answered), max_concurrency ${maxConcurrency}, against ${target}. Ctrl-C stops.`;
   print(title, { type: 'fleet', shards: shards.length, maxConcurrency });
@@ -150,12 +170,19 @@ export async function demoCommand(args: string[]): Promise<void> {
     }
   })();
 
+  const stateOf = (shard: Shard): string => {
+    const { state } = shard;
+    if (state.kind === 'Disconnected') return `Disconnected(${state.attempts})`;
+    // Identifying covers the wait for the queue too: a wave of identifies shows as Queued, then Identifying.
+    if (state.kind === 'Identifying' && fleet.queue?.waiting.has(shard.id.number) === true) return 'Queued';
+    return state.kind;
+  };
   const tick = setInterval(() => {
     const rows: ShardRow[] = shards.map((shard) => {
       const count = counts.get(shard) as { total: number; lastSecond: number };
       const row: ShardRow = {
         shard: shard.id.number,
-        state: shard.state.kind === 'Disconnected' ? `Disconnected(${shard.state.attempts})` : shard.state.kind,
+        state: stateOf(shard),
         eventsPerSecond: count.total - count.lastSecond,
         events: count.total,
         latencyMs: shard.latency.recent.at(-1) ?? null,

@@ -113,6 +113,13 @@ describe('gloaming demo', () => {
     expect(out.at(-1)?.events).toBeGreaterThan(0);
   });
 
+  it('shows an identify wave: the second bucket Queued while the first is Active, and the fleet /gateway/bot sized', async () => {
+    const out = await lines(run(['demo', '--json', '--duration', '3', '--shards', '4', '--concurrency', '2']));
+    expect(out.find((line) => line.type === 'fleet')).toMatchObject({ shards: 4, maxConcurrency: 2 });
+    const states = out.flatMap((line) => (line.type === 'status' ? [(line as unknown as { shards: { state: string }[] }).shards.map((row) => row.state)] : []));
+    expect(states.some((row) => row.join() === 'Active,Active,Queued,Queued')).toBe(true);
+  });
+
   it('--preset spacebar: the fleet runs against a simulated Spacebar gateway (READY at 0, no RESUME)', async () => {
     const proc = run(['demo', '--json', '--duration', '3', '--shards', '2', '--concurrency', '2', '--preset', 'spacebar']);
     const out = await lines(proc);
