@@ -25,8 +25,15 @@ describe('closeAction', () => {
     for (const code of [null, 1000, 1001, 1006, 1011, 4000, 4001, 4002, 4003, 4005, 4008, 4999]) expect(closeAction(code)).toBe('resume');
   });
   it('explains every fatal code with what to do', () => {
-    expect(fatalCloseAdvice(4014)).toMatch(/privileged intents/);
-    expect(fatalCloseAdvice(4011)).toMatch(/more shards/);
+    expect([4004, 4010, 4011, 4012, 4013, 4014].map(fatalCloseAdvice)).toEqual([
+      expect.stringMatching(/token is invalid or was reset/),
+      expect.stringMatching(/shard id and total/),
+      expect.stringMatching(/use more shards/),
+      expect.stringMatching(/API version/),
+      expect.stringMatching(/undefined bits/),
+      expect.stringMatching(/enable the privileged intents/),
+    ]);
+    expect(fatalCloseAdvice(4999)).toBe('closed with 4999');
   });
 });
 

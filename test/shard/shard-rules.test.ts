@@ -20,11 +20,18 @@ const open = shardsPerTest();
 describe('commands', () => {
   it('wait until the shard is identified, then reach the gateway', async () => {
     const g = await start();
-    const { shard } = open(g);
+    g.inject({ type: 'delay-ready', ms: 300 }, { shard: 0 });
+    const { shard, reader } = open(g);
     const presence: GatewayPresenceUpdateData = { since: null, activities: [{ name: 'tests', type: 0 }], status: PresenceUpdateStatus.Idle, afk: false };
-    const sent = shard.command(updatePresence(presence));
-    expect(shard.state.kind).not.toBe('Active');
+    let settled = false;
+    const sent = shard.command(updatePresence(presence)).then(() => (settled = true));
+    await g.log.waitFor((e) => e.type === 'identify');
+    await reader.until(() => shard.state.kind === 'Identifying');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // READY is held back for 300 ms
+    expect(settled).toBe(false);
+    expect(g.log.ofType('command')).toHaveLength(0);
     await sent;
+    expect(shard.state.kind).toBe('Active');
     await g.log.waitFor((e) => e.type === 'command');
     expect(g.sessions()[0]?.presence).toEqual(presence);
     expect(g.log.ofType('close')).toHaveLength(0);
