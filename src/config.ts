@@ -11,7 +11,9 @@ import { zstdSupported } from './codec/inflate.js';
 import type { DispatchEventName } from './codec/event-types.js';
 import { ALL_INTENTS } from './intents.js';
 import type { Queue } from './queue/queue.js';
+import { MAX_PAYLOAD_BYTES } from './shard/commands.js';
 import { SHARD_QUERY_PARAMETERS, tokenUrlProblem } from './shard/gateway-url.js';
+import { identifyPayload } from './shard/identify.js';
 import { Session } from './shard/session.js';
 import { DEFAULT_USER_AGENT } from './version.js';
 
@@ -20,8 +22,6 @@ const REDACTED = '[redacted token]';
 /** Longest delay `setTimeout` honours; a larger one fires at once (with a warning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Discord closes with 4002 on a client payload over this many bytes. */
-const MAX_PAYLOAD_BYTES = 4096;
 
 /**
  * Raised by {@link resolveShardConfig} (and the {@link Token} constructor) for an invalid
@@ -587,20 +587,8 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
 
   // The largest IDENTIFY this config can produce; checked here so an oversized presence
   // fails at construction instead of as close 4002 on every connect.
-  const identifyBytes = Buffer.byteLength(
-    JSON.stringify({
-      op: 2,
-      d: {
-        token: 'x'.repeat(Buffer.byteLength(token.reveal())),
-        properties: identifyProperties,
-        compress: false,
-        large_threshold: largeThreshold,
-        shard: [2 ** 16 - 1, 2 ** 16],
-        presence: presence ?? undefined,
-        intents,
-      },
-    }),
-  );
+  const largest = identifyPayload('x'.repeat(Buffer.byteLength(token.reveal())), { intents, identifyProperties, largeThreshold, presence }, [2 ** 16 - 1, 2 ** 16]);
+  const identifyBytes = Buffer.byteLength(JSON.stringify(largest));
   if (identifyBytes > MAX_PAYLOAD_BYTES) {
     throw new ConfigError(
       presence === null ? 'identifyProperties' : 'presence',

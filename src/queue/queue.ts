@@ -13,7 +13,9 @@
 export interface Queue {
   /**
    * Resolves when shard `shardId` may identify. When `signal` aborts first, rejects with
-   * its reason and spends nothing.
+   * its reason and spends nothing. Any other rejection (a shared queue that cannot reach
+   * its store) tells the shard to give up this connection: it reports a `Queue` error
+   * item, reconnects after a backoff that grows with each rejection in a row, and asks again.
    */
   enqueue(shardId: number, signal?: AbortSignal): Promise<void>;
 }

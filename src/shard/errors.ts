@@ -19,6 +19,8 @@ export type ShardErrorKind =
    * longer each time, and ends with `FatallyClosed` after `maxIdentifyFailures` in a row.
    */
   | 'IdentifyFailed'
+  /** The identify queue rejected (not an abort): the shard reconnects after a growing backoff and asks again. */
+  | 'Queue'
   /** A message could not be decompressed, or inflated past the size cap. */
   | 'Decompressing'
   /** A message was not valid JSON, not a gateway payload, or one the protocol forbids (a HELLO without an interval, a dispatch without a new sequence number). */

@@ -24,6 +24,7 @@ import type { ShardEvent, ShardMessage } from './events.js';
 import { Fifo } from './fifo.js';
 import { readBinaryFrames } from './frame-reader.js';
 import { connectUrl, tokenUrlProblem } from './gateway-url.js';
+import { identifyPayload } from './identify.js';
 import { Latency } from './latency.js';
 import { helloProblem, isSequence, readyProblem } from './payload-checks.js';
 import { CommandRatelimiter } from './ratelimiter.js';
@@ -128,6 +129,8 @@ export class Shard {
   #resumeUrl: string | null;
   /** IDENTIFY attempts in a row that ended before READY. */
   #identifyFailures = 0;
+  /** Identify queue rejections in a row (not aborts). */
+  #queueFailures = 0;
   /** The sequence the shard last rewound to receive again, so a gateway that repeats a broken message cannot loop it. */
   #rewoundFor: number | null = null;
   #started = false;
@@ -722,24 +725,21 @@ export class Shard {
     this.#queue.enqueue(this.id.number, connection.abort.signal).then(
       () => {
         if (this.#connection !== connection) return;
-        this.#sendNow(connection, { op: GatewayOpcodes.Identify, d: this.#identifyData() });
+        this.#queueFailures = 0;
+        this.#sendNow(connection, identifyPayload(this.config.token.reveal(), this.config, this.id.toJSON()));
         connection.awaitingReady = true;
         this.#deadline(connection, this.config.timeouts.ready, 'READY');
       },
-      () => undefined, // aborted: the connection is gone and spent nothing
+      (error: unknown) => {
+        // An abort: the connection is gone and spent nothing. Anything else is a queue that
+        // could not decide (a shared one that lost its store): reconnect after a backoff.
+        if (this.#connection !== connection || connection.abort.signal.aborted) return;
+        this.#queueFailures += 1;
+        const reason = error instanceof Error ? error.message : String(error);
+        this.#push({ kind: 'error', error: new ShardError('Queue', `the identify queue failed (${reason}): reconnecting after a backoff`, { cause: error }) });
+        this.#drop(connection, { identify: false, delayMs: 0, cause: 'the identify queue failed' });
+      },
     );
-  }
-
-  #identifyData(): object {
-    const { config } = this;
-    return {
-      token: config.token.reveal(),
-      properties: config.identifyProperties,
-      intents: config.intents,
-      shard: this.id.toJSON(),
-      large_threshold: config.largeThreshold,
-      ...(config.presence === null ? {} : { presence: config.presence }),
-    };
   }
 
   /** A new session: its sequence starts at READY's, whatever the last session reached (some gateways count from 0). */
@@ -892,9 +892,10 @@ export class Shard {
     if (this.#closed || this.#fatal) return;
     const attempts = this.#state.kind === 'Disconnected' ? this.#state.attempts + 1 : 1;
     this.#setState({ kind: 'Disconnected', attempts });
-    // Failed identifies each connected, so `attempts` restarted; their own count keeps the wait growing.
+    // Failed identifies and queue failures each connected, so `attempts` restarted; their own counts keep the wait growing.
     const { backoff } = this.config;
-    const delay = Math.max(minimumDelayMs, backoffDelay(attempts, backoff), backoffDelay(this.#identifyFailures + 1, backoff));
+    const failures = this.#identifyFailures + this.#queueFailures;
+    const delay = Math.max(minimumDelayMs, backoffDelay(attempts, backoff), backoffDelay(failures + 1, backoff));
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
   }
 }

@@ -130,6 +130,25 @@ describe('timeouts', () => {
   });
 });
 
+describe('the identify queue', () => {
+  it('a rejection (not an abort) is an error item and a reconnect with growing backoff, never a stuck shard', async () => {
+    const g = await start();
+    let rejections = 3;
+    const queue = { enqueue: () => (rejections-- > 0 ? Promise.reject(new Error('store unreachable')) : Promise.resolve()) };
+    const { shard, reader } = open(g, { queue, backoff: { initial: 100, max: 1_000, jitter: false } });
+    await reader.until(() => shard.state.kind === 'Active', 5_000);
+    const errors = reader.events.flatMap((event) => (event.op === 'error' ? [event.d] : []));
+    expect(errors.map((error) => [error.kind, error.message])).toEqual(
+      Array.from({ length: 3 }, () => ['Queue', 'the identify queue failed (store unreachable): reconnecting after a backoff']),
+    );
+    const connects = g.log.ofType('connect').map((entry) => entry.time);
+    expect(connects).toHaveLength(4);
+    expect(connects[2]! - connects[1]!).toBeGreaterThanOrEqual(200 - 10);
+    expect(connects[3]! - connects[2]!).toBeGreaterThanOrEqual(400 - 10);
+    expect(g.log.ofType('identify')).toHaveLength(1);
+  });
+});
+
 describe('hostile input', () => {
   it('invalid JSON is reported, and a resume replaces the connection in case its context is out of step', async () => {
     const g = await start({ rate: 0 });
