@@ -24,12 +24,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 
 /**
- * Raised by {@link resolveShardConfig} (and the {@link Token} constructor) for an invalid
- * option. The message names the option and what was wrong; it never contains the token.
+ * Thrown by `new Shard(…)`, the fleet builders and {@link resolveShardConfig} for an
+ * invalid option. The message names the option and what was wrong; it never contains the token.
  *
  * @example
  * try {
- *   resolveShardConfig({ token, intents, largeThreshold: 300 });
+ *   new Shard(ShardId.ONE, { token, intents, largeThreshold: 300 });
  * } catch (error) {
  *   if (error instanceof ConfigError) console.error(error.option); // 'largeThreshold'
  * }
