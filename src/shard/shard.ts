@@ -83,6 +83,9 @@ const CLOSE_WAIT_MS = 5_000;
 /** `#sequence` before a session's first dispatch: READY may then carry any sequence, 0 included. */
 const NO_SEQUENCE = -1;
 const DISPATCH = GatewayOpcodes.Dispatch as number;
+
+/** A dispatch other than READY and RESUMED, which the shard acts on itself. */
+const isOrdinaryDispatch = (op: number, t: unknown): boolean => op === DISPATCH && t !== GatewayDispatchEvents.Ready && t !== GatewayDispatchEvents.Resumed;
 /**
  * Frames one shard reads per event-loop turn before it lets other sockets and timers run:
  * about five socket reads of compressed traffic, some 10 ms of work. Each time the budget
@@ -554,7 +557,7 @@ export class Shard {
     }
     if (text === null) return;
     const head = peekPayload(text);
-    if (head !== null && head.op === DISPATCH && head.t !== GatewayDispatchEvents.Ready && head.t !== GatewayDispatchEvents.Resumed) {
+    if (head !== null && isOrdinaryDispatch(head.op, head.t)) {
       this.#onDispatch(text, head.s, head.t, null);
     } else {
       this.#onControl(connection, text);
@@ -580,7 +583,7 @@ export class Shard {
   #onControl(connection: Connection, text: string): void {
     const payload = this.#parse(connection, text);
     if (payload === null) return;
-    if (payload.op === GatewayOpcodes.Dispatch && payload.t !== GatewayDispatchEvents.Ready && payload.t !== GatewayDispatchEvents.Resumed) {
+    if (isOrdinaryDispatch(payload.op, payload.t)) {
       this.#onDispatch(text, payload.s, payload.t, payload);
       return;
     }
