@@ -49,7 +49,7 @@ describe('the published package', () => {
       cpSync(join(root, file), join(copy, file));
     }
     symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
-    const { stdout } = await run('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: copy });
+    const { stdout } = await run('npm', ['pack', '--pack-destination', work, '--silent', '--json=false'], { cwd: copy });
     tarball = join(work, stdout.trim().split('\n').at(-1)!);
     const { stdout: listing } = await run('tar', ['-tzf', tarball]);
     entries.push(...listing.split('\n').filter((line) => line !== ''));
@@ -60,6 +60,14 @@ describe('the published package', () => {
     const { stdout: latency } = await run('tar', ['-xzOf', tarball, 'package/dist/shard/latency.d.ts']);
     expect(latency).toContain('class Latency');
     expect(latency).not.toMatch(/\bsent\(|\backnowledged\(/); // @internal members
+  }, 120_000);
+
+  it('npm start -- --json in the fresh copy writes only NDJSON to stdout (npm banners go to stderr)', async () => {
+    const { stdout, stderr } = await run('npm', ['start', '--', '--json', '--duration', '2', '--shards', '2', '--concurrency', '2'], { cwd: join(work, 'repo') });
+    const lines = stdout.split('\n').filter((line) => line !== '');
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    expect(stderr).toContain('> gloaming@');
   }, 120_000);
 
   it('installs into a strict TypeScript 6 project that typechecks both entry points, runs, and has the bin', async () => {
