@@ -25,5 +25,5 @@ process.once('SIGINT', () => {
 
 for await (const { shard, event } of new ShardEventStream(shards)) {
   if (event.t === GatewayDispatchEvents.MessageCreate) console.log(`[shard ${shard.id.number}] ${event.d.author.username}: ${event.d.content}`);
-  else if (event.op === 'error') console.warn(`[shard ${shard.id.number}] ${event.d.kind}: ${event.d.message}`);
+  else if (event.op === 'error') console.warn(`[shard ${shard.id.number}] ${event.d.code}: ${event.d.message}`);
 }

@@ -22,5 +22,5 @@ for await (const event of shard) {
   else if (event.t === GatewayDispatchEvents.Ready || event.t === GatewayDispatchEvents.Resumed) {
     console.log(event.t === GatewayDispatchEvents.Ready ? 'identified' : 'resumed');
     if (event.t === GatewayDispatchEvents.Ready) await shard.command(updatePresence({ since: null, activities: [], status: 'idle', afk: false }));
-  } else if (event.op === 'error') console.warn(event.d.kind, event.d.message);
+  } else if (event.op === 'error') console.warn(event.d.code, event.d.message);
 }

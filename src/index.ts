@@ -10,7 +10,7 @@ export { Session } from './shard/session.js';
 export type { SessionJSON } from './shard/session.js';
 export { CloseFrame } from './shard/close-codes.js';
 export { ShardError } from './shard/errors.js';
-export type { ShardErrorKind } from './shard/errors.js';
+export type { ShardErrorCode, ShardErrorKind } from './shard/errors.js';
 export type { GatewayCloseEvent, ShardErrorEvent, ShardEvent, ShardMessage } from './shard/events.js';
 export { Latency } from './shard/latency.js';
 export { CommandRatelimiter, commandsPerPeriod } from './shard/ratelimiter.js';

@@ -66,7 +66,7 @@ describe('the published package', () => {
     const { stdout, stderr } = await run('npm', ['start', '--', '--json', '--duration', '2', '--shards', '2', '--concurrency', '2'], { cwd: join(work, 'repo') });
     const lines = stdout.split('\n').filter((line) => line !== '');
     expect(lines.length).toBeGreaterThan(3);
-    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    for (const line of lines) expect(() => JSON.parse(line) as unknown, line).not.toThrow();
     expect(stderr).toContain('> gloaming@');
   }, 120_000);
 

@@ -164,8 +164,8 @@ export async function demoCommand(args: string[]): Promise<void> {
       const count = counts.get(shard);
       if (count && event.op === GatewayOpcodes.Dispatch) count.total += 1;
       if (event.op !== 'error') continue;
-      const line = `shard ${shard.id.number}: ${event.d.kind}: ${event.d.message}`;
-      if (!tty) print(line, { type: 'error', shard: shard.id.number, kind: event.d.kind, message: event.d.message });
+      const line = `shard ${shard.id.number}: ${event.d.code}: ${event.d.message}`;
+      if (!tty) print(line, { type: 'error', shard: shard.id.number, code: event.d.code, kind: event.d.kind, reconnecting: event.d.reconnecting, message: event.d.message });
       else if (errors.push(line) > ERRORS_SHOWN) errors.shift();
     }
   })();

@@ -66,7 +66,7 @@ class MergedStream<T> {
         this.#members.delete(shard);
         const { error } = settled;
         if (error instanceof ShardError && error.kind === 'Closed') continue;
-        const shardError = error instanceof ShardError ? error : new ShardError('Sending', String(error), { cause: error });
+        const shardError = error instanceof ShardError ? error : new ShardError('UNEXPECTED', `the shard's stream ended with an error that is not a ShardError: ${String(error)}`, { cause: error });
         return { shard, value: this.#asError(shard, shardError) };
       }
       if (this.#members.size === 0) return null;

@@ -323,7 +323,7 @@ export class Shard {
   async send(json: string): Promise<void> {
     const bytes = Buffer.byteLength(json);
     if (bytes > MAX_PAYLOAD_BYTES) {
-      throw new ShardError('Sending', `payload of ${bytes} bytes exceeds Discord's ${MAX_PAYLOAD_BYTES} byte limit (the gateway would close with 4002)`);
+      throw new ShardError('PAYLOAD_TOO_LARGE', `payload of ${bytes} bytes exceeds Discord's ${MAX_PAYLOAD_BYTES} byte limit (the gateway would close with 4002)`);
     }
     this.#ensureStarted();
     for (;;) {
@@ -377,7 +377,7 @@ export class Shard {
     this.#push({ kind: 'close', code: frame.code, reason: frame.reason });
     this.#closed = true;
     this.#setState({ kind: 'Disconnected', attempts: 0 });
-    this.#rejectActiveWaiters(new ShardError('Closed', `shard ${this.id.toString()} was closed`));
+    this.#rejectActiveWaiters(new ShardError('SHARD_CLOSED', `shard ${this.id.toString()} was closed`));
     if (connection !== null) await this.#closeSocket(connection.socket, frame);
     return session;
   }
@@ -405,7 +405,7 @@ export class Shard {
       return item;
     }
     if (this.#fatal) throw this.#fatal;
-    if (this.#closed) throw new ShardError('Closed', `shard ${this.id.toString()} was closed`);
+    if (this.#closed) throw new ShardError('SHARD_CLOSED', `shard ${this.id.toString()} was closed`);
     return undefined;
   }
 
@@ -468,14 +468,14 @@ export class Shard {
   }
 
   #whenActive(): Promise<void> {
-    if (this.#fatal) return Promise.reject(new ShardError('Sending', `shard ${this.id.toString()} is fatally closed`, { cause: this.#fatal }));
-    if (this.#closed) return Promise.reject(new ShardError('Sending', `shard ${this.id.toString()} was closed`));
+    if (this.#fatal) return Promise.reject(new ShardError('SEND_AFTER_CLOSE', `shard ${this.id.toString()} is fatally closed`, { cause: this.#fatal }));
+    if (this.#closed) return Promise.reject(new ShardError('SEND_AFTER_CLOSE', `shard ${this.id.toString()} was closed`));
     if (this.#state.kind === 'Active') return Promise.resolve();
     return new Promise((resolve, reject) => this.#activeWaiters.push({ resolve, reject }));
   }
 
   #rejectActiveWaiters(error: ShardError): void {
-    for (const waiter of this.#activeWaiters.splice(0)) waiter.reject(new ShardError('Sending', error.message, { cause: error }));
+    for (const waiter of this.#activeWaiters.splice(0)) waiter.reject(new ShardError('SEND_AFTER_CLOSE', error.message, { cause: error }));
   }
 
   /** The URL to connect to: the session's resume URL when resuming, unless it failed before. */
@@ -492,7 +492,7 @@ export class Shard {
     try {
       inflater = createInflater(this.config.compression, this.config.maxInflatedSize);
     } catch (error) {
-      this.#fail(new ShardError('Connecting', (error as Error).message, { cause: error }));
+      this.#fail(new ShardError('DECOMPRESSOR_UNAVAILABLE', (error as Error).message, { cause: error }));
       return;
     }
     const socket = new WebSocket(url, {
@@ -530,7 +530,7 @@ export class Shard {
     });
     socket.on('error', (error: Error) => {
       if (this.#connection === connection && !connection.opened) {
-        this.#push({ kind: 'error', error: new ShardError('Connecting', `could not connect to ${new URL(url).host}: ${error.message}`, { cause: error }) });
+        this.#push({ kind: 'error', error: new ShardError('CONNECT_FAILED', `could not connect to ${new URL(url).host}: ${error.message}`, { cause: error }) });
       }
     });
   }
@@ -551,7 +551,7 @@ export class Shard {
         this.#onOversized(error);
         return;
       }
-      this.#push({ kind: 'error', error: new ShardError('Decompressing', `could not decompress a message: ${(error as Error).message}`, { cause: error }) });
+      this.#push({ kind: 'error', error: new ShardError('DECOMPRESS_FAILED', `could not decompress a message: ${(error as Error).message}`, { cause: error }) });
       this.#drop(connection, { identify: false, delayMs: 0, cause: 'a message that did not decompress' });
       return;
     }
@@ -567,12 +567,12 @@ export class Shard {
   /** A dispatch other than READY and RESUMED: queued if its sequence is new in the session. */
   #onDispatch(text: string, s: unknown, t: unknown, parsed: GatewayReceivePayload | null): void {
     if (!isSequence(s)) {
-      this.#push({ kind: 'error', error: new ShardError('Deserializing', `a dispatch had no valid sequence number (s: ${String(s)}): skipped`) });
+      this.#push({ kind: 'error', error: new ShardError('SEQUENCE_INVALID', `a dispatch had no valid sequence number (s: ${String(s)}): skipped`) });
       return;
     }
     // Sequences only grow within a session: a repeated one was delivered already.
     if (s <= this.#sequence) {
-      this.#push({ kind: 'error', error: new ShardError('Deserializing', `a dispatch repeated sequence ${s} (already at ${this.#sequence}): skipped`) });
+      this.#push({ kind: 'error', error: new ShardError('SEQUENCE_REPEATED', `a dispatch repeated sequence ${s} (already at ${this.#sequence}): skipped`) });
       return;
     }
     this.#sequence = s;
@@ -590,7 +590,7 @@ export class Shard {
     // Checked before anything counts or is delivered: a refused READY must not start a session.
     const problem = this.#controlProblem(connection, payload);
     if (problem !== null) {
-      this.#push({ kind: 'error', error: new ShardError('Deserializing', `${problem}: reconnecting`) });
+      this.#push({ kind: 'error', error: new ShardError('PROTOCOL_VIOLATION', `${problem}: reconnecting`) });
       this.#drop(connection, { identify: false, delayMs: 0, cause: problem });
       return;
     }
@@ -617,7 +617,7 @@ export class Shard {
     const dispatch = head !== null && head.op === DISPATCH && isSequence(head.s) ? head : null;
     if (dispatch !== null) this.#sequence = Math.max(this.#sequence, dispatch.s as number);
     const what = dispatch === null ? '' : ` (${String(dispatch.t)}, sequence ${String(dispatch.s)})`;
-    this.#push({ kind: 'error', error: new ShardError('Decompressing', `${error.message}${what}; raise maxInflatedSize to receive it`, { cause: error }) });
+    this.#push({ kind: 'error', error: new ShardError('MESSAGE_TOO_LARGE', `${error.message}${what}; raise maxInflatedSize to receive it`, { cause: error }) });
   }
 
   /**
@@ -630,12 +630,12 @@ export class Shard {
     try {
       payload = JSON.parse(text);
     } catch (error) {
-      this.#push({ kind: 'error', error: new ShardError('Deserializing', `a message was not valid JSON: ${(error as Error).message}; reconnecting`, { cause: error }) });
+      this.#push({ kind: 'error', error: new ShardError('MESSAGE_NOT_JSON', `a message was not valid JSON: ${(error as Error).message}; reconnecting`, { cause: error }) });
       this.#drop(connection, { identify: false, delayMs: 0, cause: 'a message that was not JSON' });
       return null;
     }
     if (typeof payload !== 'object' || payload === null || typeof (payload as { op?: unknown }).op !== 'number') {
-      this.#push({ kind: 'error', error: new ShardError('Deserializing', 'a message was not a gateway payload (no numeric op)') });
+      this.#push({ kind: 'error', error: new ShardError('NOT_A_PAYLOAD', 'a message was not a gateway payload (no numeric op)') });
       return null;
     }
     return payload as GatewayReceivePayload;
@@ -651,8 +651,9 @@ export class Shard {
     try {
       return JSON.parse(text) as GatewayReceivePayload;
     } catch (error) {
-      const next = this.#rewind(text) ? 'receiving it again' : 'skipped';
-      return { op: 'error', t: null, s: null, d: new ShardError('Deserializing', `a dispatch was not valid JSON: ${(error as Error).message}; ${next}`, { cause: error }) };
+      const again = this.#rewind(text);
+      const message = `a dispatch was not valid JSON: ${(error as Error).message}; ${again ? 'receiving it again' : 'skipped'}`;
+      return { op: 'error', t: null, s: null, d: new ShardError(again ? 'DISPATCH_NOT_JSON' : 'DISPATCH_NOT_JSON_SKIPPED', message, { cause: error }) };
     }
   }
 
@@ -739,7 +740,7 @@ export class Shard {
         if (this.#connection !== connection || connection.abort.signal.aborted) return;
         this.#queueFailures += 1;
         const reason = error instanceof Error ? error.message : String(error);
-        this.#push({ kind: 'error', error: new ShardError('Queue', `the identify queue failed (${reason}): reconnecting after a backoff`, { cause: error }) });
+        this.#push({ kind: 'error', error: new ShardError('QUEUE_FAILED', `the identify queue failed (${reason}): reconnecting after a backoff`, { cause: error }) });
         this.#drop(connection, { identify: false, delayMs: 0, cause: 'the identify queue failed' });
       },
     );
@@ -778,7 +779,7 @@ export class Shard {
   #beatOrDrop(connection: Connection): void {
     // While the consumer holds reading back, ACKs wait unread in the socket: not a zombie.
     if (!connection.acked && !this.#backlogged) {
-      this.#push({ kind: 'error', error: new ShardError('Zombie', 'no heartbeat ACK since the last heartbeat: reconnecting') });
+      this.#push({ kind: 'error', error: new ShardError('ZOMBIE', 'no heartbeat ACK since the last heartbeat: reconnecting') });
       this.#drop(connection, { identify: false, delayMs: 0, cause: 'no heartbeat ACK' });
       return;
     }
@@ -796,10 +797,10 @@ export class Shard {
     if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(payload));
   }
 
-  #deadline(connection: Connection, ms: number, what: string): void {
+  #deadline(connection: Connection, ms: number, what: 'HELLO' | 'READY' | 'RESUMED'): void {
     this.#clearDeadline(connection);
     connection.deadline = setTimeout(() => {
-      this.#push({ kind: 'error', error: new ShardError('Timeout', `no ${what} within ${ms} ms: reconnecting`) });
+      this.#push({ kind: 'error', error: new ShardError(what === 'HELLO' ? 'HELLO_TIMEOUT' : 'READY_TIMEOUT', `no ${what} within ${ms} ms: reconnecting`) });
       this.#drop(connection, { identify: false, delayMs: 0, cause: `no ${what} within ${ms} ms` });
     }, ms);
   }
@@ -850,7 +851,7 @@ export class Shard {
     this.#push({ kind: 'close', code: closeCode, reason });
     const action = closeAction(closeCode);
     if (action === 'fatal') {
-      this.#fail(new ShardError('FatallyClosed', `gateway closed with ${code}: ${fatalCloseAdvice(code)}`, { closeCode: code }), code);
+      this.#fail(new ShardError('FATAL_CLOSE_CODE', `gateway closed with ${code}: ${fatalCloseAdvice(code)}`, { closeCode: code }), code);
       return;
     }
     if (action === 'identify') this.#endSession();
@@ -868,11 +869,11 @@ export class Shard {
     this.#identifyFailures += 1;
     const max = this.config.maxIdentifyFailures;
     if (this.#identifyFailures < max) {
-      this.#push({ kind: 'error', error: new ShardError('IdentifyFailed', `IDENTIFY ended before READY with ${cause} (${this.#identifyFailures} of ${max} in a row): identifying again after a backoff`) });
+      this.#push({ kind: 'error', error: new ShardError('IDENTIFY_FAILED', `IDENTIFY ended before READY with ${cause} (${this.#identifyFailures} of ${max} in a row): identifying again after a backoff`) });
       return false;
     }
     const message = `${max} IDENTIFY attempts in a row ended before READY, the last with ${cause}: check the token, the intents and that gatewayUrl is a gateway for this bot`;
-    this.#fail(new ShardError('FatallyClosed', message, closeCode === null ? undefined : { closeCode }), closeCode ?? 0);
+    this.#fail(new ShardError('IDENTIFY_FAILURES_EXHAUSTED', message, closeCode === null ? undefined : { closeCode }), closeCode ?? 0);
     return true;
   }
 

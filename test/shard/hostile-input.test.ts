@@ -5,6 +5,7 @@
 import { GatewayDispatchEvents } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
 import type { Compression } from '../../src/codec/inflate.js';
+import type { ShardErrorCode } from '../../src/shard/errors.js';
 import { Random } from '../../src/testing/index.js';
 import type { Fault, FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
@@ -16,14 +17,15 @@ const open = shardsPerTest();
 const fastReconnect = { backoff: { initial: 10, max: 50 }, timeouts: { hello: 2_000, ready: 2_000 } };
 
 type RawFrame = Extract<Fault, { type: 'raw-frame' }>;
-type Outcome = 'error' | 'reconnect' | 'skipped';
+/** A reconnect, a skip without a word, or an error item's code with the shard staying connected. */
+type Outcome = ShardErrorCode | 'reconnect' | 'skipped';
 
 /** How the shard dealt with what came after `from` in its stream. */
 function outcomeSince(reader: Reader, from: number): Outcome {
   const items = reader.events.slice(from);
   if (items.some((event) => event.op === 'close')) return 'reconnect';
-  if (items.some((event) => event.op === 'error')) return 'error';
-  return 'skipped';
+  const error = items.find((event) => event.op === 'error');
+  return error === undefined ? 'skipped' : error.d.code;
 }
 
 let markers = 0;
@@ -49,22 +51,22 @@ const ack = '{"t":null,"s":null,"op":11,"d":null}';
 /** Payloads that are JSON but not what the protocol allows, each with what the shard must do. */
 const wrongShapes: [name: string, data: string | Uint8Array, expected: Outcome][] = [
   ['not JSON', '{"t":"MESSAGE_CREATE","s":', 'reconnect'],
-  ['an array', '[0,1,2]', 'error'],
-  ['a string', '"op"', 'error'],
-  ['null', 'null', 'error'],
-  ['op missing', '{"t":null,"s":null,"d":{}}', 'error'],
-  ['op a string', '{"t":null,"s":null,"op":"11","d":null}', 'error'],
+  ['an array', '[0,1,2]', 'NOT_A_PAYLOAD'],
+  ['a string', '"op"', 'NOT_A_PAYLOAD'],
+  ['null', 'null', 'NOT_A_PAYLOAD'],
+  ['op missing', '{"t":null,"s":null,"d":{}}', 'NOT_A_PAYLOAD'],
+  ['op a string', '{"t":null,"s":null,"op":"11","d":null}', 'NOT_A_PAYLOAD'],
   ['op unknown', '{"t":null,"s":null,"op":99,"d":null}', 'skipped'],
   ['op huge', '{"t":null,"s":null,"op":1e400,"d":null}', 'skipped'],
-  ['dispatch with s a string', '{"t":"MESSAGE_CREATE","s":"5","op":0,"d":{"content":"x"}}', 'error'],
-  ['dispatch with s null', '{"t":"MESSAGE_CREATE","s":null,"op":0,"d":{"content":"x"}}', 'error'],
-  ['dispatch with s missing', '{"t":"MESSAGE_CREATE","op":0,"d":{"content":"x"}}', 'error'],
-  ['dispatch with s huge', '{"t":"MESSAGE_CREATE","s":1e400,"op":0,"d":{}}', 'error'],
-  ['dispatch with s past 2^53', '{"t":"MESSAGE_CREATE","s":99999999999999999999,"op":0,"d":{}}', 'error'],
-  ['dispatch with s negative', '{"t":"MESSAGE_CREATE","s":-3,"op":0,"d":{}}', 'error'],
-  ['dispatch with s a fraction', '{"t":"MESSAGE_CREATE","s":2.5,"op":0,"d":{}}', 'error'],
-  ['dispatch repeating sequence 1', '{"t":"MESSAGE_CREATE","s":1,"op":0,"d":{"content":"again"}}', 'error'],
-  ['dispatch with t a number', '{"t":7,"s":null,"op":0,"d":{}}', 'error'],
+  ['dispatch with s a string', '{"t":"MESSAGE_CREATE","s":"5","op":0,"d":{"content":"x"}}', 'SEQUENCE_INVALID'],
+  ['dispatch with s null', '{"t":"MESSAGE_CREATE","s":null,"op":0,"d":{"content":"x"}}', 'SEQUENCE_INVALID'],
+  ['dispatch with s missing', '{"t":"MESSAGE_CREATE","op":0,"d":{"content":"x"}}', 'SEQUENCE_INVALID'],
+  ['dispatch with s huge', '{"t":"MESSAGE_CREATE","s":1e400,"op":0,"d":{}}', 'SEQUENCE_INVALID'],
+  ['dispatch with s past 2^53', '{"t":"MESSAGE_CREATE","s":99999999999999999999,"op":0,"d":{}}', 'SEQUENCE_INVALID'],
+  ['dispatch with s negative', '{"t":"MESSAGE_CREATE","s":-3,"op":0,"d":{}}', 'SEQUENCE_INVALID'],
+  ['dispatch with s a fraction', '{"t":"MESSAGE_CREATE","s":2.5,"op":0,"d":{}}', 'SEQUENCE_INVALID'],
+  ['dispatch repeating sequence 1', '{"t":"MESSAGE_CREATE","s":1,"op":0,"d":{"content":"again"}}', 'SEQUENCE_REPEATED'],
+  ['dispatch with t a number', '{"t":7,"s":null,"op":0,"d":{}}', 'SEQUENCE_INVALID'],
   ['a second HELLO', '{"t":null,"s":null,"op":10,"d":{"heartbeat_interval":41250}}', 'reconnect'],
   ['HELLO without d', '{"t":null,"s":null,"op":10}', 'reconnect'],
   ['op 9 without d', '{"t":null,"s":null,"op":9}', 'reconnect'],
@@ -150,12 +152,15 @@ describe.each([['zlib-stream'], ['zstd-stream'], [null]] as [Compression][])('ho
     const gateway = await start();
     const { reader } = open(gateway, { compression, ...fastReconnect });
     const rng = new Random({ 'zlib-stream': 1, 'zstd-stream': 2, none: 3 }[compression ?? 'none']);
-    const outcomes: Record<Outcome, number> = { error: 0, reconnect: 0, skipped: 0 };
-    for (let i = 0; i < 200; i++) outcomes[await survives(gateway, reader, fuzzFrame(rng, compression))] += 1;
+    const outcomes: Partial<Record<Outcome, number>> = {};
+    for (let i = 0; i < 200; i++) {
+      const outcome = await survives(gateway, reader, fuzzFrame(rng, compression));
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    }
     console.info(`fuzz ${String(compression)}: ${JSON.stringify(outcomes)}`);
     expectEverySequenceOnce(reader);
     expect(reader.error).toBeNull();
-    expect(outcomes.error + outcomes.reconnect).toBeGreaterThan(100);
+    expect(200 - (outcomes.skipped ?? 0)).toBeGreaterThan(100);
   }, 90_000);
 });
 
@@ -172,8 +177,8 @@ describe('malformed HELLO and READY', () => {
       const connect = await gateway.log.waitFor((entry) => entry.type === 'connect' && gateway.log.ofType('connect').length > connections);
       gateway.inject({ type: 'raw-frame', data: `{"t":null,"s":null,"op":10,"d":${d}}` }, { connection: connect.connection });
       await markerArrives(gateway, reader);
-      const errors = reader.events.slice(from).flatMap((event) => (event.op === 'error' ? [event.d.message] : []));
-      expect(errors.some((message) => message.includes('heartbeat_interval')), d).toBe(true);
+      const errors = reader.events.slice(from).flatMap((event) => (event.op === 'error' ? [event.d] : []));
+      expect(errors.some((error) => error.code === 'PROTOCOL_VIOLATION' && error.message.includes('heartbeat_interval')), d).toBe(true);
     }
     expectEverySequenceOnce(reader);
     expect(gateway.log.ofType('identify')).toHaveLength(1);
@@ -203,8 +208,8 @@ describe('malformed HELLO and READY', () => {
       // The refused READY's session is abandoned: the marker must go to the next one.
       await reader.until(() => shard.state.kind === 'Active' && gateway.log.ofType('identify').length > identifies + 1);
       await markerArrives(gateway, reader);
-      const errors = reader.events.slice(from).flatMap((event) => (event.op === 'error' ? [event.d.message] : []));
-      expect(errors.some((message) => message.startsWith('READY')), `s ${s}, d ${d}`).toBe(true);
+      const errors = reader.events.slice(from).flatMap((event) => (event.op === 'error' ? [event.d] : []));
+      expect(errors.some((error) => error.code === 'PROTOCOL_VIOLATION' && error.message.startsWith('READY')), `s ${s}, d ${d}`).toBe(true);
     }
     expect(reader.events.filter((event) => event.t === GatewayDispatchEvents.Ready).every((event) => typeof event.d.session_id === 'string')).toBe(true);
     expectEverySequenceOnce(reader);
@@ -227,9 +232,9 @@ describe('messages over maxInflatedSize', () => {
     }
     const since = reader.events.slice(from);
     expect(since.some((event) => event.op === 'close')).toBe(false);
-    const errors = since.flatMap((event) => (event.op === 'error' ? [event.d.message] : []));
-    expect(errors).toHaveLength(2);
-    for (const message of errors) expect(message).toMatch(/of 3\d{5} bytes exceeds the 65536 byte limit: discarded \(GUILD_CREATE, sequence \d+\)/);
+    const errors = since.flatMap((event) => (event.op === 'error' ? [event.d] : []));
+    expect(errors.map((error) => [error.code, error.reconnecting])).toEqual([['MESSAGE_TOO_LARGE', false], ['MESSAGE_TOO_LARGE', false]]);
+    for (const { message } of errors) expect(message).toMatch(/of 3\d{5} bytes exceeds the 65536 byte limit: discarded \(GUILD_CREATE, sequence \d+\)/);
     expect(since.some((event) => event.t === GatewayDispatchEvents.GuildCreate)).toBe(false);
     // A resume now starts after the skipped message: it is not sent again.
     gateway.inject({ type: 'drop' }, { shard: 0 });

@@ -21,7 +21,9 @@ const start = startGateway({ identifyInterval: 0, heartbeatInterval: 300 });
 const open = shardsPerTest();
 const presence = updatePresence({ since: null, activities: [], status: PresenceUpdateStatus.Idle, afk: false });
 
-const errorsOf = (reader: Reader, kind: string): string[] => reader.events.flatMap((event) => (event.op === 'error' && event.d.kind === kind ? [event.d.message] : []));
+/** The messages of the error items whose kind or code is `which`. */
+const errorsOf = (reader: Reader, which: string): string[] =>
+  reader.events.flatMap((event) => (event.op === 'error' && (event.d.kind === which || event.d.code === which) ? [event.d.message] : []));
 
 /** A local `/gateway/bot` that records the headers it was asked with and points at `gateway`. */
 async function gatewayBotServer(url: string): Promise<{ restUrl: string; headers: IncomingHttpHeaders[]; close: () => void }> {
@@ -71,11 +73,11 @@ describe('a dispatch that is not whole JSON', () => {
     const guildId = g.world.guildIds[0];
     // A dispatch cut short with the sequence the gateway will give its next one.
     g.inject({ type: 'raw-frame', data: `{"op":0,"t":"MESSAGE_CREATE","s":3,"d":{"guild_id":"${guildId}","content":"cut sh` }, { shard: 0 });
-    await reader.until(() => errorsOf(reader, 'Deserializing').length > 0);
+    await reader.until(() => errorsOf(reader, 'DISPATCH_NOT_JSON').length > 0);
     g.dispatch(0, GatewayDispatchEvents.MessageCreate, { id: '1', channel_id: '2', guild_id: guildId, content: 'whole' });
     await reader.until(() => reader.sequences().length === 3);
     expect(reader.events.find((event) => event.s === 3)).toMatchObject({ t: GatewayDispatchEvents.MessageCreate, d: { content: 'whole' } });
-    expect(errorsOf(reader, 'Deserializing')[0]).toContain('not valid JSON');
+    expect(errorsOf(reader, 'DISPATCH_NOT_JSON')[0]).toContain('not valid JSON');
     expectEverySequenceOnce(reader);
     expect(g.log.ofType('resume')).toHaveLength(1);
   });
@@ -135,6 +137,10 @@ describe('a dispatch that is not whole JSON', () => {
       expect(errorsOf(reader, 'Deserializing')).toEqual([
         expect.stringMatching(/not valid JSON.*; receiving it again$/),
         expect.stringMatching(/not valid JSON.*; skipped$/),
+      ]);
+      expect(reader.events.flatMap((event) => (event.op === 'error' ? [[event.d.code, event.d.reconnecting]] : []))).toEqual([
+        ['DISPATCH_NOT_JSON', true],
+        ['DISPATCH_NOT_JSON_SKIPPED', false],
       ]);
       expect(reader.sequences()).toEqual([1, 3, 4]);
     } finally {
@@ -256,13 +262,13 @@ describe('a gateway that closes every IDENTIFY before READY', () => {
     const g = await start({ token: 'right', invalidTokenCloseCode: 4000 });
     const { shard, reader } = badToken(g, { maxIdentifyFailures: 3, backoff: { initial: 100, max: 1_000, jitter: false } });
     await reader.done;
-    expect(reader.error).toMatchObject({ kind: 'FatallyClosed', closeCode: 4000 });
+    expect(reader.error).toMatchObject({ kind: 'FatallyClosed', code: 'IDENTIFY_FAILURES_EXHAUSTED', closeCode: 4000 });
     const message = (reader.error as Error).message;
     expect(message).toContain('3 IDENTIFY attempts in a row ended before READY, the last with close 4000');
     expect(message).toContain('check the token');
     expect(message).not.toContain('wrong');
     expect(shard.state).toEqual({ kind: 'FatallyClosed', code: 4000 });
-    expect(errorsOf(reader, 'IdentifyFailed')).toEqual([
+    expect(errorsOf(reader, 'IDENTIFY_FAILED')).toEqual([
       expect.stringContaining('close 4000 ("Authentication failed: invalid token") (1 of 3 in a row)'),
       expect.stringContaining('(2 of 3 in a row)'),
     ]);

@@ -43,6 +43,8 @@ describe('commands', () => {
     await reader.until(() => shard.state.kind === 'Active');
     await expect(shard.send(JSON.stringify({ op: 3, d: { pad: 'x'.repeat(4096) } }))).rejects.toMatchObject({
       kind: 'Sending',
+      code: 'PAYLOAD_TOO_LARGE',
+      reconnecting: false,
       message: expect.stringContaining('4096'),
     });
     expect(g.log.ofType('command')).toHaveLength(0);
@@ -92,7 +94,7 @@ describe('timeouts', () => {
       });
       // the resume URL never opens, so the shard falls back to the gateway, which refuses the unknown session
       await reader.until(() => shard.state.kind === 'Active');
-      expect(reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Connecting' });
+      expect(reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Connecting', code: 'CONNECT_FAILED', reconnecting: true });
       expect(g.log.ofType('resume-rejected')).toHaveLength(1);
       expect(g.log.ofType('identify')).toHaveLength(1);
     } finally {
@@ -105,7 +107,7 @@ describe('timeouts', () => {
     g.inject({ type: 'withhold-hello' });
     const { shard, reader } = open(g, { timeouts: { hello: 300 } });
     await reader.until(() => shard.state.kind === 'Active');
-    expect(reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Timeout', message: expect.stringContaining('HELLO') });
+    expect(reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Timeout', code: 'HELLO_TIMEOUT', reconnecting: true, message: expect.stringContaining('HELLO') });
     expect(g.log.ofType('connect')).toHaveLength(2);
   });
 
@@ -114,7 +116,7 @@ describe('timeouts', () => {
     g.inject({ type: 'withhold-ready' });
     const { shard, reader } = open(g, { timeouts: { ready: 300 } });
     await reader.until(() => shard.state.kind === 'Active');
-    expect(reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Timeout', message: expect.stringContaining('READY') });
+    expect(reader.events.find((e) => e.op === 'error')?.d).toMatchObject({ kind: 'Timeout', code: 'READY_TIMEOUT', reconnecting: true, message: expect.stringContaining('READY') });
     expect(g.log.ofType('identify')).toHaveLength(2);
   });
 
@@ -138,8 +140,8 @@ describe('the identify queue', () => {
     const { shard, reader } = open(g, { queue, backoff: { initial: 100, max: 1_000, jitter: false } });
     await reader.until(() => shard.state.kind === 'Active', 5_000);
     const errors = reader.events.flatMap((event) => (event.op === 'error' ? [event.d] : []));
-    expect(errors.map((error) => [error.kind, error.message])).toEqual(
-      Array.from({ length: 3 }, () => ['Queue', 'the identify queue failed (store unreachable): reconnecting after a backoff']),
+    expect(errors.map((error) => [error.kind, error.code, error.reconnecting, error.message])).toEqual(
+      Array.from({ length: 3 }, () => ['Queue', 'QUEUE_FAILED', true, 'the identify queue failed (store unreachable): reconnecting after a backoff']),
     );
     const connects = g.log.ofType('connect').map((entry) => entry.time);
     expect(connects).toHaveLength(4);
@@ -157,7 +159,7 @@ describe('hostile input', () => {
     g.inject({ type: 'invalid-json' });
     g.dispatch(0, 'INTERACTION_CREATE', { id: '1' });
     await reader.until(() => reader.events.some((e) => e.t === GatewayDispatchEvents.InteractionCreate));
-    expect(reader.events.filter((e) => e.op === 'error').map((e) => e.d)).toMatchObject([{ kind: 'Deserializing' }]);
+    expect(reader.events.filter((e) => e.op === 'error').map((e) => e.d)).toMatchObject([{ kind: 'Deserializing', code: 'MESSAGE_NOT_JSON', reconnecting: true }]);
     expect(g.log.ofType('connect')).toHaveLength(2);
     expect(g.log.ofType('resume')).toHaveLength(1);
     expect(g.log.ofType('identify')).toHaveLength(1);

@@ -68,11 +68,11 @@ describe('fatal close codes', () => {
     g.inject({ type: 'close', code });
     await reader.done;
     expect(reader.error).toBeInstanceOf(ShardError);
-    expect(reader.error).toMatchObject({ kind: 'FatallyClosed', closeCode: code, message: expect.stringContaining(String(code)) });
+    expect(reader.error).toMatchObject({ kind: 'FatallyClosed', code: 'FATAL_CLOSE_CODE', reconnecting: false, closeCode: code, message: expect.stringContaining(String(code)) });
     expect(shard.state).toEqual({ kind: 'FatallyClosed', code });
     expect(reader.events.at(-1)).toMatchObject({ op: 'close', d: { code } });
     await expect(shard.nextEvent()).rejects.toMatchObject({ kind: 'FatallyClosed' });
-    await expect(shard.send('{"op":3}')).rejects.toMatchObject({ kind: 'Sending' });
+    await expect(shard.send('{"op":3}')).rejects.toMatchObject({ kind: 'Sending', code: 'SEND_AFTER_CLOSE' });
     expect(g.log.ofType('connect')).toHaveLength(1);
   });
 
@@ -149,6 +149,6 @@ describe('closing and resuming later', () => {
     await g.log.waitFor((e) => e.type === 'close' && e.by === 'client' && e.code === 1000);
     expect(g.sessions().find((session) => session.id === id)?.state).toBe('ended');
     expect(reader.events.at(-1)).toMatchObject({ op: 'close', d: { code: 1000 } });
-    await expect(shard.nextEvent()).rejects.toMatchObject({ kind: 'Closed' });
+    await expect(shard.nextEvent()).rejects.toMatchObject({ kind: 'Closed', code: 'SHARD_CLOSED' });
   });
 });
