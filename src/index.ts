@@ -27,6 +27,8 @@ export { backoffDelay } from './shard/backoff.js';
 export type { BackoffOptions } from './shard/backoff.js';
 export { ConfigError } from './config.js';
 export type { ResolvedShardConfig, ShardConfig } from './config.js';
+export { shardConfigFromData, shardConfigToData } from './config-data.js';
+export type { ShardConfigData } from './config-data.js';
 export { InMemoryQueue } from './queue/in-memory-queue.js';
 export { IDENTIFY_INTERVAL_MS, IDENTIFY_MARGIN_MS } from './queue/queue.js';
 export type { Queue } from './queue/queue.js';
