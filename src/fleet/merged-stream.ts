@@ -6,27 +6,47 @@
 import type { ShardEvent, ShardMessage } from '../shard/events.js';
 import { ShardError } from '../shard/errors.js';
 import type { Shard } from '../shard/shard.js';
+import type { ShardId } from '../shard/shard-id.js';
 
-type Settled<T> = { readonly shard: Shard; readonly value: T } | { readonly shard: Shard; readonly error: unknown };
+/**
+ * What a {@link ShardEventStream} calls on a member: a `Shard`, or any handle that stands for
+ * one elsewhere (a shard on a worker thread) with the same peek/take contract — `peekEvent`
+ * resolves with the next event without taking it, `nextEvent` takes it, and both reject with
+ * a `ShardError` once the shard is closed (kind `Closed`) or ended.
+ */
+export interface EventSource {
+  readonly id: ShardId;
+  peekEvent(): Promise<ShardEvent>;
+  nextEvent(): Promise<ShardEvent>;
+}
+
+/** What a {@link ShardMessageStream} calls on a member, with the contract of {@link EventSource}. */
+export interface MessageSource {
+  readonly id: ShardId;
+  peekMessage(): Promise<ShardMessage>;
+  nextMessage(): Promise<ShardMessage>;
+}
+
+type Settled<S, T> = { readonly shard: S; readonly value: T } | { readonly shard: S; readonly error: unknown };
 
 /**
  * The engine of both merged streams: one outstanding peek per shard, answers served in
  * the order they arrived, taken from the shard only when served — so a shard removed
  * meanwhile keeps its item.
  */
-class MergedStream<T> {
-  readonly #peek: (shard: Shard) => Promise<T>;
-  readonly #take: (shard: Shard) => Promise<T>;
-  readonly #asError: (shard: Shard, error: ShardError) => T;
-  readonly #members = new Set<Shard>();
-  readonly #pulling = new Set<Shard>();
-  readonly #ready: Settled<T>[] = [];
+class MergedStream<S, T> {
+  readonly #peek: (shard: S) => Promise<T>;
+  readonly #take: (shard: S) => Promise<T>;
+  readonly #asError: (shard: S, error: ShardError) => T;
+  readonly #members = new Set<S>();
+  readonly #pulling = new Set<S>();
+  readonly #ready: Settled<S, T>[] = [];
   #wake: (() => void) | null = null;
 
   constructor(
-    shards: Iterable<Shard>,
-    access: { peek: (shard: Shard) => Promise<T>; take: (shard: Shard) => Promise<T> },
-    asError: (shard: Shard, error: ShardError) => T,
+    shards: Iterable<S>,
+    access: { peek: (shard: S) => Promise<T>; take: (shard: S) => Promise<T> },
+    asError: (shard: S, error: ShardError) => T,
   ) {
     this.#peek = access.peek;
     this.#take = access.take;
@@ -34,24 +54,24 @@ class MergedStream<T> {
     for (const shard of shards) this.add(shard);
   }
 
-  get shards(): Shard[] {
+  get shards(): S[] {
     return [...this.#members];
   }
 
-  add(shard: Shard): void {
+  add(shard: S): void {
     if (this.#members.has(shard)) return;
     this.#members.add(shard);
     this.#request(shard);
   }
 
-  remove(shard: Shard): boolean {
+  remove(shard: S): boolean {
     const removed = this.#members.delete(shard);
     this.#signal();
     return removed;
   }
 
   /** The next item, or null once no shard is left. */
-  async next(): Promise<{ shard: Shard; value: T } | null> {
+  async next(): Promise<{ shard: S; value: T } | null> {
     for (;;) {
       const settled = this.#ready.shift();
       if (settled !== undefined) {
@@ -74,7 +94,7 @@ class MergedStream<T> {
     }
   }
 
-  #request(shard: Shard): void {
+  #request(shard: S): void {
     if (this.#pulling.has(shard)) return;
     this.#pulling.add(shard);
     this.#peek(shard).then(
@@ -83,7 +103,7 @@ class MergedStream<T> {
     );
   }
 
-  #settle(settled: Settled<T>): void {
+  #settle(settled: Settled<S, T>): void {
     this.#pulling.delete(settled.shard);
     this.#ready.push(settled);
     this.#signal();
@@ -97,44 +117,44 @@ class MergedStream<T> {
 }
 
 /** One item of a merged event stream: the event and the shard it came from, to answer on. */
-export interface ShardEventItem {
-  readonly shard: Shard;
+export interface ShardEventItem<S extends EventSource = Shard> {
+  readonly shard: S;
   readonly event: ShardEvent;
 }
 
 /** One item of a merged message stream. */
-export interface ShardMessageItem {
-  readonly shard: Shard;
+export interface ShardMessageItem<S extends MessageSource = Shard> {
+  readonly shard: S;
   readonly message: ShardMessage;
 }
 
 /** What both merged streams share: membership, `next()` and iteration over wrapped items. */
-class MergedShardStream<T, Item> implements AsyncIterable<Item> {
-  readonly #stream: MergedStream<T>;
-  readonly #wrap: (shard: Shard, value: T) => Item;
+class MergedShardStream<S, T, Item> implements AsyncIterable<Item> {
+  readonly #stream: MergedStream<S, T>;
+  readonly #wrap: (shard: S, value: T) => Item;
 
   constructor(
-    shards: Iterable<Shard>,
-    access: { peek: (shard: Shard) => Promise<T>; take: (shard: Shard) => Promise<T> },
-    asError: (shard: Shard, error: ShardError) => T,
-    wrap: (shard: Shard, value: T) => Item,
+    shards: Iterable<S>,
+    access: { peek: (shard: S) => Promise<T>; take: (shard: S) => Promise<T> },
+    asError: (shard: S, error: ShardError) => T,
+    wrap: (shard: S, value: T) => Item,
   ) {
     this.#stream = new MergedStream(shards, access, asError);
     this.#wrap = wrap;
   }
 
   /** The shards still in the stream. */
-  get shards(): Shard[] {
+  get shards(): S[] {
     return this.#stream.shards;
   }
 
   /** Adds a shard, also while iterating; adding one twice does nothing. */
-  add(shard: Shard): void {
+  add(shard: S): void {
     this.#stream.add(shard);
   }
 
   /** Takes a shard out (it keeps running and keeps what it has not handed out; close it yourself). Returns whether it was in. */
-  remove(shard: Shard): boolean {
+  remove(shard: S): boolean {
     return this.#stream.remove(shard);
   }
 
@@ -160,8 +180,8 @@ class MergedShardStream<T, Item> implements AsyncIterable<Item> {
  *   if (event.t === 'MESSAGE_CREATE') console.log(shard.id.number, event.d.content);
  * }
  */
-export class ShardEventStream extends MergedShardStream<ShardEvent, ShardEventItem> {
-  constructor(shards: Iterable<Shard>) {
+export class ShardEventStream<S extends EventSource = Shard> extends MergedShardStream<S, ShardEvent, ShardEventItem<S>> {
+  constructor(shards: Iterable<S>) {
     super(
       shards,
       { peek: (shard) => shard.peekEvent(), take: (shard) => shard.nextEvent() },
@@ -180,8 +200,8 @@ export class ShardEventStream extends MergedShardStream<ShardEvent, ShardEventIt
  *   if (message.type === 'text') forward(shard.id.number, message.text);
  * }
  */
-export class ShardMessageStream extends MergedShardStream<ShardMessage, ShardMessageItem> {
-  constructor(shards: Iterable<Shard>) {
+export class ShardMessageStream<S extends MessageSource = Shard> extends MergedShardStream<S, ShardMessage, ShardMessageItem<S>> {
+  constructor(shards: Iterable<S>) {
     super(
       shards,
       { peek: (shard) => shard.peekMessage(), take: (shard) => shard.nextMessage() },

@@ -4,7 +4,7 @@
  */
 import { Session } from '../shard/session.js';
 import type { SessionJSON } from '../shard/session.js';
-import type { PerShardConfig } from './create.js';
+import type { PerShardConfig } from './plan.js';
 
 /**
  * The JSON form of a fleet's sessions, keyed by shard number: what {@link sessionsToJSON}

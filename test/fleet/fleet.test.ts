@@ -5,14 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, createBucket, createRange, createRecommended } from '../../src/fleet/create.js';
+import { planBucket, planRange, planRecommended } from '../../src/fleet/plan.js';
 import { resumeSessions, sessionsFromJSON, sessionsToJSON } from '../../src/fleet/sessions.js';
 import { GatewayBotError } from '../../src/fleet/gateway-bot.js';
 import { ShardEventStream, ShardMessageStream } from '../../src/fleet/merged-stream.js';
-import type { ShardEventItem } from '../../src/fleet/merged-stream.js';
+import type { EventSource, ShardEventItem } from '../../src/fleet/merged-stream.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import type { ShardMessage } from '../../src/shard/events.js';
-import type { Shard } from '../../src/shard/shard.js';
+import { Shard } from '../../src/shard/shard.js';
 import { startGateway } from '../support/gateway.js';
 import { configFor } from '../support/shard.js';
 
@@ -73,6 +74,24 @@ describe('creating shards', () => {
     expect(() => createBucket(0, 0, 8, configFor(g))).toThrow(/concurrency/);
     expect(() => createRange({ start: 4, end: 4 }, 8, configFor(g))).toThrow(/start < end/);
     expect(() => createRange({ start: 0, end: 9 }, 8, configFor(g))).toThrow(/end <= total/);
+  });
+
+  it('plans stand for the same shards without building any: ids, one shared queue, perShard applied', async () => {
+    const g = await start({ shards: 3, maxConcurrency: 3, identifyInterval: 0 });
+    expect(planBucket(1, 4, 14, configFor(g)).map((plan) => plan.id.number)).toEqual([1, 5, 9, 13]);
+    const range = planRange({ start: 0, end: 3 }, 3, configFor(g, { queue: undefined }), (id, config) => (id.number === 2 ? { ...config, largeThreshold: 250 } : config));
+    expect(range.map((plan) => plan.id.toJSON())).toEqual([[0, 3], [1, 3], [2, 3]]);
+    expect(new Set(range.map((plan) => plan.config.queue)).size).toBe(1);
+    expect(range[0]!.config.queue).toBeInstanceOf(InMemoryQueue);
+    expect(range.map((plan) => plan.config.largeThreshold)).toEqual([undefined, undefined, 250]);
+    const recommended = await planRecommended({ ...configFor(g), queue: undefined, gatewayUrl: undefined, restUrl: g.restUrl });
+    expect(recommended.map((plan) => [plan.id.toJSON(), plan.config.gatewayUrl])).toEqual([0, 1, 2].map((n) => [[n, 3], g.url]));
+    expect(g.log.ofType('connect')).toHaveLength(0);
+    const shards = track(recommended.map(({ id, config }) => new Shard(id, config)));
+    const stream = new ShardEventStream(shards);
+    const ready = new Set<number>();
+    for await (const { shard, event } of stream) if (event.t === GatewayDispatchEvents.Ready && ready.add(shard.id.number).size === 3) break;
+    expect(g.log.ofType('identify').map((entry) => entry.shard).sort()).toEqual([0, 1, 2]);
   });
 
   it('shards from one config share one queue; perShard customises one', async () => {
@@ -169,6 +188,31 @@ describe('ShardEventStream', () => {
     await until(() => items.length > settled + 200);
     expectEverySequenceOnce(items);
     expect(items.filter((i) => i.event.op === 'error').map((i) => (i.event.op === 'error' ? i.event.d.kind : ''))).toEqual(['Zombie']);
+  });
+
+  it('merges any EventSource, not only a Shard: items carry the handle, typed as it is', async () => {
+    // The shape a handle to a shard on another thread has: id, peekEvent, nextEvent, and nothing of Shard.
+    class Handle implements EventSource {
+      constructor(readonly shard: Shard, readonly label: string) {}
+      get id() {
+        return this.shard.id;
+      }
+      peekEvent = () => this.shard.peekEvent();
+      nextEvent = () => this.shard.nextEvent();
+    }
+    const g = await start({ shards: 2, identifyInterval: 0 });
+    const shards = track(createRange({ start: 0, end: 2 }, 2, configFor(g, { queue: fastQueue(2, 0) })));
+    const stream = new ShardEventStream(shards.map((shard) => new Handle(shard, `worker-${shard.id.number}`)));
+    const ready: string[] = [];
+    for await (const { shard, event } of stream) {
+      if (event.t === GatewayDispatchEvents.Ready) ready.push(shard.label); // `shard` is a Handle: no cast
+      if (ready.length === 2) break;
+    }
+    expect(ready.sort()).toEqual(['worker-0', 'worker-1']);
+    await closeAll(shards);
+    // What the shards buffered still arrives; then the closed shards leave quietly through their handles.
+    for (let item = await stream.next(); item !== null; item = await stream.next()) expect(item.event.op).not.toBe('error');
+    expect(stream.shards).toEqual([]);
   });
 
   it('is fair: a flooding shard does not hold back another shard or its heartbeats', async () => {
