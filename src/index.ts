@@ -5,6 +5,7 @@
 /// <reference types="node" preserve="true" />
 export { Shard } from './shard/shard.js';
 export type { ShardState } from './shard/shard.js';
+export type { ShardObserver } from './shard/observer.js';
 export { ShardId } from './shard/shard-id.js';
 export { Session } from './shard/session.js';
 export type { SessionJSON } from './shard/session.js';

@@ -26,6 +26,8 @@ import { readBinaryFrames } from './frame-reader.js';
 import { connectUrl, tokenUrlProblem } from './gateway-url.js';
 import { identifyPayload } from './identify.js';
 import { Latency } from './latency.js';
+import { notify } from './observer.js';
+import type { ShardObserver } from './observer.js';
 import { helloProblem, isSequence, readyProblem } from './payload-checks.js';
 import { CommandRatelimiter } from './ratelimiter.js';
 import { Session } from './session.js';
@@ -148,6 +150,7 @@ export class Shard {
   #framesThisTurn = 0;
   #activeWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #metrics: InflaterMetrics = { bytesIn: 0, bytesOut: 0, messages: 0 };
+  #observers: ShardObserver[] = [];
 
   /**
    * @throws ConfigError naming the bad option; RangeError for a bad shard id.
@@ -184,6 +187,23 @@ export class Shard {
       bytesIn: this.#metrics.bytesIn + (current?.bytesIn ?? 0),
       bytesOut: this.#metrics.bytesOut + (current?.bytesOut ?? 0),
       messages: this.#metrics.messages + (current?.messages ?? 0),
+    };
+  }
+
+  /**
+   * Watches the shard: `observer`'s callbacks run where its state, session, connections,
+   * errors and identify admission change (see {@link ShardObserver}). Returns a function that
+   * stops watching. Observing the same object twice calls it twice.
+   *
+   * @example
+   * const stop = shard.observe({ error: (shard, error) => console.warn(shard.id.number, error.code) });
+   * stop();
+   */
+  observe(observer: ShardObserver): () => void {
+    this.#observers = [...this.#observers, observer];
+    return () => {
+      const at = this.#observers.indexOf(observer);
+      if (at !== -1) this.#observers = this.#observers.filter((_, index) => index !== at);
     };
   }
 
@@ -374,7 +394,7 @@ export class Shard {
     const connection = this.#connection;
     if (connection !== null) this.#release(connection);
     // The close item goes in before `closed` is seen, so a reader gets it before the end.
-    this.#push({ kind: 'close', code: frame.code, reason: frame.reason });
+    this.#report({ kind: 'close', code: frame.code, reason: frame.reason });
     this.#closed = true;
     this.#setState({ kind: 'Disconnected', attempts: 0 });
     this.#rejectActiveWaiters(new ShardError('SHARD_CLOSED', `shard ${this.id.toString()} was closed`));
@@ -415,6 +435,14 @@ export class Shard {
       this.#backlogged = false;
       this.#applyReading();
     }
+  }
+
+  /** Queues a close or error item for the consumer and tells the observers. */
+  #report(item: Extract<Item, { kind: 'close' | 'error' }>): void {
+    this.#push(item);
+    if (this.#observers.length === 0) return;
+    if (item.kind === 'error') notify(this.#observers, 'error', this, item.error);
+    else notify(this.#observers, 'closed', this, { code: item.code, reason: item.reason });
   }
 
   #push(item: Item): void {
@@ -463,8 +491,19 @@ export class Shard {
   }
 
   #setState(state: ShardState): void {
+    const previous = this.#state;
     this.#state = state;
     if (state.kind === 'Active') for (const waiter of this.#activeWaiters.splice(0)) waiter.resolve();
+    if (this.#observers.length !== 0) notify(this.#observers, 'stateChanged', this, state, previous);
+  }
+
+  /** Tells the observers the resume point moved; on the receive path, so free when nobody observes. */
+  #sequenceMoved(): void {
+    if (this.#observers.length !== 0) notify(this.#observers, 'sequenceChanged', this, this.#sequence);
+  }
+
+  #sessionMoved(): void {
+    if (this.#observers.length !== 0) notify(this.#observers, 'sessionChanged', this, this.session);
   }
 
   #whenActive(): Promise<void> {
@@ -530,7 +569,7 @@ export class Shard {
     });
     socket.on('error', (error: Error) => {
       if (this.#connection === connection && !connection.opened) {
-        this.#push({ kind: 'error', error: new ShardError('CONNECT_FAILED', `could not connect to ${new URL(url).host}: ${error.message}`, { cause: error }) });
+        this.#report({ kind: 'error', error: new ShardError('CONNECT_FAILED', `could not connect to ${new URL(url).host}: ${error.message}`, { cause: error }) });
       }
     });
   }
@@ -551,7 +590,7 @@ export class Shard {
         this.#onOversized(error);
         return;
       }
-      this.#push({ kind: 'error', error: new ShardError('DECOMPRESS_FAILED', `could not decompress a message: ${(error as Error).message}`, { cause: error }) });
+      this.#report({ kind: 'error', error: new ShardError('DECOMPRESS_FAILED', `could not decompress a message: ${(error as Error).message}`, { cause: error }) });
       this.#drop(connection, { identify: false, delayMs: 0, cause: 'a message that did not decompress' });
       return;
     }
@@ -567,15 +606,16 @@ export class Shard {
   /** A dispatch other than READY and RESUMED: queued if its sequence is new in the session. */
   #onDispatch(text: string, s: unknown, t: unknown, parsed: GatewayReceivePayload | null): void {
     if (!isSequence(s)) {
-      this.#push({ kind: 'error', error: new ShardError('SEQUENCE_INVALID', `a dispatch had no valid sequence number (s: ${String(s)}): skipped`) });
+      this.#report({ kind: 'error', error: new ShardError('SEQUENCE_INVALID', `a dispatch had no valid sequence number (s: ${String(s)}): skipped`) });
       return;
     }
     // Sequences only grow within a session: a repeated one was delivered already.
     if (s <= this.#sequence) {
-      this.#push({ kind: 'error', error: new ShardError('SEQUENCE_REPEATED', `a dispatch repeated sequence ${s} (already at ${this.#sequence}): skipped`) });
+      this.#report({ kind: 'error', error: new ShardError('SEQUENCE_REPEATED', `a dispatch repeated sequence ${s} (already at ${this.#sequence}): skipped`) });
       return;
     }
     this.#sequence = s;
+    this.#sequenceMoved();
     this.#push({ kind: 'payload', text, payload: parsed, wanted: this.#wanted(DISPATCH, t) });
   }
 
@@ -590,7 +630,7 @@ export class Shard {
     // Checked before anything counts or is delivered: a refused READY must not start a session.
     const problem = this.#controlProblem(connection, payload);
     if (problem !== null) {
-      this.#push({ kind: 'error', error: new ShardError('PROTOCOL_VIOLATION', `${problem}: reconnecting`) });
+      this.#report({ kind: 'error', error: new ShardError('PROTOCOL_VIOLATION', `${problem}: reconnecting`) });
       this.#drop(connection, { identify: false, delayMs: 0, cause: problem });
       return;
     }
@@ -615,9 +655,12 @@ export class Shard {
   #onOversized(error: InflatedSizeError): void {
     const head = peekPayload(error.head);
     const dispatch = head !== null && head.op === DISPATCH && isSequence(head.s) ? head : null;
-    if (dispatch !== null) this.#sequence = Math.max(this.#sequence, dispatch.s as number);
+    if (dispatch !== null && (dispatch.s as number) > this.#sequence) {
+      this.#sequence = dispatch.s as number;
+      this.#sequenceMoved();
+    }
     const what = dispatch === null ? '' : ` (${String(dispatch.t)}, sequence ${String(dispatch.s)})`;
-    this.#push({ kind: 'error', error: new ShardError('MESSAGE_TOO_LARGE', `${error.message}${what}; raise maxInflatedSize to receive it`, { cause: error }) });
+    this.#report({ kind: 'error', error: new ShardError('MESSAGE_TOO_LARGE', `${error.message}${what}; raise maxInflatedSize to receive it`, { cause: error }) });
   }
 
   /**
@@ -630,12 +673,12 @@ export class Shard {
     try {
       payload = JSON.parse(text);
     } catch (error) {
-      this.#push({ kind: 'error', error: new ShardError('MESSAGE_NOT_JSON', `a message was not valid JSON: ${(error as Error).message}; reconnecting`, { cause: error }) });
+      this.#report({ kind: 'error', error: new ShardError('MESSAGE_NOT_JSON', `a message was not valid JSON: ${(error as Error).message}; reconnecting`, { cause: error }) });
       this.#drop(connection, { identify: false, delayMs: 0, cause: 'a message that was not JSON' });
       return null;
     }
     if (typeof payload !== 'object' || payload === null || typeof (payload as { op?: unknown }).op !== 'number') {
-      this.#push({ kind: 'error', error: new ShardError('NOT_A_PAYLOAD', 'a message was not a gateway payload (no numeric op)') });
+      this.#report({ kind: 'error', error: new ShardError('NOT_A_PAYLOAD', 'a message was not a gateway payload (no numeric op)') });
       return null;
     }
     return payload as GatewayReceivePayload;
@@ -671,6 +714,7 @@ export class Shard {
     this.#rewoundFor = s;
     this.#items.retain((item) => item.kind !== 'payload');
     this.#sequence = s - 1;
+    this.#sequenceMoved();
     this.#readIfCaughtUp();
     const connection = this.#connection;
     if (connection !== null) this.#drop(connection, { identify: false, delayMs: 0, cause: 'a dispatch that was not whole JSON' });
@@ -722,15 +766,19 @@ export class Shard {
     if (this.#sessionId !== null) {
       this.#setState({ kind: 'Resuming' });
       this.#sendNow(connection, { op: GatewayOpcodes.Resume, d: { token: this.config.token.reveal(), session_id: this.#sessionId, seq: this.#sequence } });
+      if (this.#observers.length !== 0) notify(this.#observers, 'resumeSent', this, this.session as Session);
       this.#deadline(connection, this.config.timeouts.ready, 'RESUMED');
       return;
     }
     this.#setState({ kind: 'Identifying' });
+    const asked = performance.now();
+    notify(this.#observers, 'identifyQueued', this);
     this.#queue.enqueue(this.id.number, connection.abort.signal).then(
       () => {
         if (this.#connection !== connection) return;
         this.#queueFailures = 0;
         this.#sendNow(connection, identifyPayload(this.config.token.reveal(), this.config, this.id.toJSON()));
+        notify(this.#observers, 'identifySent', this, performance.now() - asked);
         connection.awaitingReady = true;
         this.#deadline(connection, this.config.timeouts.ready, 'READY');
       },
@@ -740,7 +788,7 @@ export class Shard {
         if (this.#connection !== connection || connection.abort.signal.aborted) return;
         this.#queueFailures += 1;
         const reason = error instanceof Error ? error.message : String(error);
-        this.#push({ kind: 'error', error: new ShardError('QUEUE_FAILED', `the identify queue failed (${reason}): reconnecting after a backoff`, { cause: error }) });
+        this.#report({ kind: 'error', error: new ShardError('QUEUE_FAILED', `the identify queue failed (${reason}): reconnecting after a backoff`, { cause: error }) });
         this.#drop(connection, { identify: false, delayMs: 0, cause: 'the identify queue failed' });
       },
     );
@@ -752,13 +800,17 @@ export class Shard {
     this.#sequence = sequence;
     this.#resumeUrl = this.#acceptableResumeUrl(ready.resume_gateway_url);
     this.#identifyFailures = 0;
+    this.#sessionMoved();
     connection.awaitingReady = false;
     this.#onActive(connection);
   }
 
   /** RESUMED ends a resume whatever its sequence: a new one counts, an old or missing one is not an event to refuse. */
   #onResumed(connection: Connection, sequence: unknown): void {
-    if (isSequence(sequence) && sequence > this.#sequence) this.#sequence = sequence;
+    if (isSequence(sequence) && sequence > this.#sequence) {
+      this.#sequence = sequence;
+      this.#sequenceMoved();
+    }
     this.#onActive(connection);
   }
 
@@ -779,7 +831,7 @@ export class Shard {
   #beatOrDrop(connection: Connection): void {
     // While the consumer holds reading back, ACKs wait unread in the socket: not a zombie.
     if (!connection.acked && !this.#backlogged) {
-      this.#push({ kind: 'error', error: new ShardError('ZOMBIE', 'no heartbeat ACK since the last heartbeat: reconnecting') });
+      this.#report({ kind: 'error', error: new ShardError('ZOMBIE', 'no heartbeat ACK since the last heartbeat: reconnecting') });
       this.#drop(connection, { identify: false, delayMs: 0, cause: 'no heartbeat ACK' });
       return;
     }
@@ -800,7 +852,7 @@ export class Shard {
   #deadline(connection: Connection, ms: number, what: 'HELLO' | 'READY' | 'RESUMED'): void {
     this.#clearDeadline(connection);
     connection.deadline = setTimeout(() => {
-      this.#push({ kind: 'error', error: new ShardError(what === 'HELLO' ? 'HELLO_TIMEOUT' : 'READY_TIMEOUT', `no ${what} within ${ms} ms: reconnecting`) });
+      this.#report({ kind: 'error', error: new ShardError(what === 'HELLO' ? 'HELLO_TIMEOUT' : 'READY_TIMEOUT', `no ${what} within ${ms} ms: reconnecting`) });
       this.#drop(connection, { identify: false, delayMs: 0, cause: `no ${what} within ${ms} ms` });
     }, ms);
   }
@@ -833,30 +885,34 @@ export class Shard {
   #drop(connection: Connection, next: Reconnect): void {
     this.#release(connection);
     connection.socket.terminate();
-    this.#push({ kind: 'close', code: null, reason: 'connection dropped by the shard' });
+    this.#report({ kind: 'close', code: null, reason: 'connection dropped by the shard' });
     if (next.identify) this.#endSession();
     if (connection.awaitingReady && this.#identifyFailed(next.cause, null)) return;
-    this.#scheduleReconnect(next.delayMs);
+    this.#scheduleReconnect(next.delayMs, next.cause);
   }
 
   #onClosed(connection: Connection, code: number, reason: string): void {
     this.#release(connection);
     if (!connection.opened) {
       // Could not connect: a resume URL that fails is not tried again; resume on the base URL.
-      if (connection.usedResumeUrl) this.#resumeUrl = null;
-      this.#scheduleReconnect(0);
+      if (connection.usedResumeUrl) {
+        this.#resumeUrl = null;
+        this.#sessionMoved();
+      }
+      this.#scheduleReconnect(0, 'could not connect');
       return;
     }
     const closeCode = code === 1005 || code === 1006 ? null : code;
-    this.#push({ kind: 'close', code: closeCode, reason });
+    this.#report({ kind: 'close', code: closeCode, reason });
     const action = closeAction(closeCode);
     if (action === 'fatal') {
       this.#fail(new ShardError('FATAL_CLOSE_CODE', `gateway closed with ${code}: ${fatalCloseAdvice(code)}`, { closeCode: code }), code);
       return;
     }
     if (action === 'identify') this.#endSession();
-    if (connection.awaitingReady && this.#identifyFailed(`close ${code}${reason === '' ? '' : ` (${JSON.stringify(reason)})`}`, closeCode)) return;
-    this.#scheduleReconnect(0);
+    const cause = `close ${code}${reason === '' ? '' : ` (${JSON.stringify(reason)})`}`;
+    if (connection.awaitingReady && this.#identifyFailed(cause, closeCode)) return;
+    this.#scheduleReconnect(0, cause);
   }
 
   /**
@@ -869,7 +925,7 @@ export class Shard {
     this.#identifyFailures += 1;
     const max = this.config.maxIdentifyFailures;
     if (this.#identifyFailures < max) {
-      this.#push({ kind: 'error', error: new ShardError('IDENTIFY_FAILED', `IDENTIFY ended before READY with ${cause} (${this.#identifyFailures} of ${max} in a row): identifying again after a backoff`) });
+      this.#report({ kind: 'error', error: new ShardError('IDENTIFY_FAILED', `IDENTIFY ended before READY with ${cause} (${this.#identifyFailures} of ${max} in a row): identifying again after a backoff`) });
       return false;
     }
     const message = `${max} IDENTIFY attempts in a row ended before READY, the last with ${cause}: check the token, the intents and that gatewayUrl is a gateway for this bot`;
@@ -878,13 +934,16 @@ export class Shard {
   }
 
   #endSession(): void {
+    const had = this.#sessionId !== null;
     this.#sessionId = null;
     this.#sequence = NO_SEQUENCE;
     this.#resumeUrl = null;
+    if (had) this.#sessionMoved();
   }
 
   #fail(error: ShardError, code = error.closeCode ?? 0): void {
     this.#fatal = error;
+    notify(this.#observers, 'error', this, error);
     this.#setState({ kind: 'FatallyClosed', code });
     this.#rejectActiveWaiters(error);
     const wake = this.#wake;
@@ -892,7 +951,7 @@ export class Shard {
     wake?.();
   }
 
-  #scheduleReconnect(minimumDelayMs: number): void {
+  #scheduleReconnect(minimumDelayMs: number, cause: string): void {
     if (this.#closed || this.#fatal) return;
     const attempts = this.#state.kind === 'Disconnected' ? this.#state.attempts + 1 : 1;
     this.#setState({ kind: 'Disconnected', attempts });
@@ -901,5 +960,6 @@ export class Shard {
     const failures = this.#identifyFailures + this.#queueFailures;
     const delay = Math.max(minimumDelayMs, backoffDelay(attempts, backoff), backoffDelay(failures + 1, backoff));
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+    notify(this.#observers, 'reconnecting', this, { cause, delayMs: delay, attempts });
   }
 }

@@ -1,0 +1,56 @@
+/**
+ * What a shard tells whoever watches it — logs, metrics, a session store, a worker host —
+ * from the single places things change, so none of them reaches into the shard.
+ */
+import type { ShardError } from './errors.js';
+import type { Session } from './session.js';
+import type { Shard, ShardState } from './shard.js';
+
+/**
+ * Callbacks for what happens to a shard; implement the ones you need. They run synchronously
+ * where the change happens, so keep them short (`sequenceChanged` runs once per dispatch). One
+ * that throws is reported with `process.emitWarning` and does not disturb the shard.
+ *
+ * @example
+ * shard.observe({
+ *   stateChanged: (shard, state) => console.log(shard.id.number, state.kind),
+ *   reconnecting: (shard, { cause, delayMs }) => console.log(`reconnecting in ${delayMs} ms after ${cause}`),
+ * });
+ */
+export interface ShardObserver {
+  /** The state moved (`#setState`): Disconnected, Identifying, Resuming, Active, FatallyClosed. */
+  stateChanged?(shard: Shard, state: ShardState, previous: ShardState): void;
+  /** A session began (READY), changed its resume URL, or ended (`null`). Not called per sequence. */
+  sessionChanged?(shard: Shard, session: Session | null): void;
+  /** A dispatch with a new sequence was received (or skipped as oversized): the resume point moved to `sequence`. */
+  sequenceChanged?(shard: Shard, sequence: number): void;
+  /** The shard asked the identify queue for a turn. */
+  identifyQueued?(shard: Shard): void;
+  /** The queue admitted the shard and IDENTIFY was sent, `waitMs` after it asked. */
+  identifySent?(shard: Shard, waitMs: number): void;
+  /** RESUME was sent for `session`. */
+  resumeSent?(shard: Shard, session: Session): void;
+  /** A connection ended: the server's close code (null for a drop) and reason, or the user's frame. */
+  closed?(shard: Shard, close: { readonly code: number | null; readonly reason: string }): void;
+  /** The shard will connect again after `delayMs`; `attempts` counts reconnects since it was last Active. */
+  reconnecting?(shard: Shard, reconnect: { readonly cause: string; readonly delayMs: number; readonly attempts: number }): void;
+  /** An error item was queued for the consumer (or the shard ended with it, kind `FatallyClosed`). */
+  error?(shard: Shard, error: ShardError): void;
+}
+
+/** Calls one callback of every observer; one that throws is reported and skipped. */
+export function notify<K extends keyof ShardObserver>(
+  observers: readonly ShardObserver[],
+  name: K,
+  ...args: Parameters<NonNullable<ShardObserver[K]>>
+): void {
+  for (const observer of observers) {
+    const callback = observer[name] as ((...values: typeof args) => void) | undefined;
+    if (callback === undefined) continue;
+    try {
+      callback.apply(observer, args);
+    } catch (error) {
+      process.emitWarning(`gloaming: a shard observer's ${name} threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
