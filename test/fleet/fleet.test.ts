@@ -14,6 +14,7 @@ import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import type { ShardMessage } from '../../src/shard/events.js';
 import { Shard } from '../../src/shard/shard.js';
+import { ShardId } from '../../src/shard/shard-id.js';
 import { startGateway } from '../support/gateway.js';
 import { configFor } from '../support/shard.js';
 
@@ -213,6 +214,15 @@ describe('ShardEventStream', () => {
     // What the shards buffered still arrives; then the closed shards leave quietly through their handles.
     for (let item = await stream.next(); item !== null; item = await stream.next()) expect(item.event.op).not.toBe('error');
     expect(stream.shards).toEqual([]);
+  });
+
+  it('a member whose stream ends with something other than a ShardError yields one UNEXPECTED error item and leaves', async () => {
+    const broken: EventSource = { id: new ShardId(0, 1), peekEvent: () => Promise.reject(new Error('handle lost its thread')), nextEvent: () => Promise.reject(new Error('unused')) };
+    const stream = new ShardEventStream([broken]);
+    const item = await stream.next();
+    expect(item?.shard).toBe(broken);
+    expect(item?.event.op === 'error' && item.event.d).toMatchObject({ code: 'UNEXPECTED', kind: 'Unexpected', reconnecting: false, message: expect.stringContaining('handle lost its thread') });
+    expect(await stream.next()).toBeNull();
   });
 
   it('is fair: a flooding shard does not hold back another shard or its heartbeats', async () => {
