@@ -81,7 +81,7 @@ export type ShardErrorCode =
   | 'SEND_AFTER_CLOSE'
   /** The shard was closed with `close()`: thrown by the pull methods once the stream is drained. */
   | 'SHARD_CLOSED'
-  /** Something other than a `ShardError` ended a shard's stream (a bug, or a custom `Queue` that threw synchronously). */
+  /** A merged stream's member ended with something other than a `ShardError` (a bug, or an `EventSource` handle that rejected with another error): it leaves the stream. */
   | 'UNEXPECTED';
 
 const CODES: Readonly<Record<ShardErrorCode, readonly [kind: ShardErrorKind, reconnecting: boolean]>> = {

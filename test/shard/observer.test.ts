@@ -132,7 +132,7 @@ describe('the shard observer', () => {
     process.on('warning', onWarning);
     try {
       const states: string[] = [];
-      shard.observe({
+      const stopBroken = shard.observe({
         stateChanged: () => {
           throw new Error('observer bug');
         },
@@ -146,6 +146,7 @@ describe('the shard observer', () => {
       expect(states).toEqual(['Identifying', 'Active']);
       await new Promise((resolve) => setImmediate(resolve));
       expect(warnings.some((message) => message.includes("a shard observer's stateChanged threw: observer bug"))).toBe(true);
+      stopBroken();
     } finally {
       process.off('warning', onWarning);
     }
