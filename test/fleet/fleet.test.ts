@@ -17,6 +17,7 @@ import { Shard } from '../../src/shard/shard.js';
 import { ShardId } from '../../src/shard/shard-id.js';
 import { startGateway } from '../support/gateway.js';
 import { configFor } from '../support/shard.js';
+import { until } from '../support/until.js';
 
 const start = startGateway({ guilds: 8 });
 const fleets: Shard[][] = [];
@@ -35,14 +36,6 @@ function drain(stream: ShardEventStream): { items: ShardEventItem[]; done: Promi
     for await (const item of stream) items.push(item);
   })();
   return { items, done };
-}
-
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Per shard and session, the sequences read: each must be 1..n. */

@@ -12,14 +12,10 @@ import type { Shard } from '../../src/shard/shard.js';
 import type { Fault } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
 import { configFor, shardsPerTest } from '../support/shard.js';
+import { until } from '../support/until.js';
 
 const start = startGateway();
 const open = shardsPerTest();
-const until = async (condition: () => boolean, ms = 15_000): Promise<void> => {
-  for (const deadline = Date.now() + ms; !condition(); await new Promise((resolve) => setTimeout(resolve, 10))) {
-    if (Date.now() > deadline) throw new Error('timed out');
-  }
-};
 
 /** What a log, a metrics exporter or a session store would know, from observer calls alone. */
 class Recorder implements ShardObserver {
