@@ -24,8 +24,8 @@ export {
   updateVoiceState,
 } from './shard/commands.js';
 export type { GatewayCommand, PresenceInput } from './shard/commands.js';
-export { backoffDelay } from './shard/backoff.js';
-export type { BackoffOptions } from './shard/backoff.js';
+export { backoffDelay, decideReconnect, describeCause } from './shard/disconnect.js';
+export type { BackoffOptions, DisconnectCause, ReconnectDecision, ReconnectHistory } from './shard/disconnect.js';
 export { ConfigError } from './config.js';
 export type { ResolvedShardConfig, ShardConfig } from './config.js';
 export { shardConfigFromData, shardConfigToData } from './config-data.js';

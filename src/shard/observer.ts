@@ -2,6 +2,7 @@
  * What a shard tells whoever watches it — logs, metrics, a session store, a worker host —
  * from the single places things change, so none of them reaches into the shard.
  */
+import type { DisconnectCause } from './disconnect.js';
 import type { ShardError } from './errors.js';
 import type { Session } from './session.js';
 import type { Shard, ShardState } from './shard.js';
@@ -14,7 +15,7 @@ import type { Shard, ShardState } from './shard.js';
  * @example
  * shard.observe({
  *   stateChanged: (shard, state) => console.log(shard.id.number, state.kind),
- *   reconnecting: (shard, { cause, delayMs }) => console.log(`reconnecting in ${delayMs} ms after ${cause}`),
+ *   reconnecting: (shard, { cause, delayMs }) => console.log(`reconnecting in ${delayMs} ms after ${describeCause(cause)}`),
  * });
  */
 export interface ShardObserver {
@@ -30,10 +31,13 @@ export interface ShardObserver {
   identifySent?(shard: Shard, waitMs: number): void;
   /** RESUME was sent for `session`. */
   resumeSent?(shard: Shard, session: Session): void;
-  /** A connection ended: the server's close code (null for a drop) and reason, or the user's frame. */
-  closed?(shard: Shard, close: { readonly code: number | null; readonly reason: string }): void;
+  /**
+   * A connection ended: the close the consumer reads (the server's code, null for a drop by
+   * either side, or the user's frame) and why.
+   */
+  closed?(shard: Shard, close: { readonly code: number | null; readonly reason: string; readonly cause: DisconnectCause }): void;
   /** The shard will connect again after `delayMs`; `attempts` counts reconnects since it was last Active. */
-  reconnecting?(shard: Shard, reconnect: { readonly cause: string; readonly delayMs: number; readonly attempts: number }): void;
+  reconnecting?(shard: Shard, reconnect: { readonly cause: DisconnectCause; readonly delayMs: number; readonly attempts: number }): void;
   /** An error item was queued for the consumer (or the shard ended with it, kind `FatallyClosed`). */
   error?(shard: Shard, error: ShardError): void;
 }

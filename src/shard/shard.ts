@@ -14,23 +14,25 @@ import { resolveShardConfig } from '../config.js';
 import type { ResolvedShardConfig, ShardConfig } from '../config.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
 import type { Queue } from '../queue/queue.js';
-import { backoffDelay } from './backoff.js';
-import { CloseFrame, closeAction, fatalCloseAdvice } from './close-codes.js';
+import { CloseFrame, fatalCloseAdvice } from './close-codes.js';
 import { MAX_PAYLOAD_BYTES, serializeCommand } from './commands.js';
 import type { GatewayCommand } from './commands.js';
+import { decideReconnect, describeCause } from './disconnect.js';
+import type { DisconnectCause } from './disconnect.js';
 import { ShardError } from './errors.js';
 import { isKnownPayload } from './events.js';
 import type { ShardEvent, ShardMessage } from './events.js';
-import { Fifo } from './fifo.js';
 import { readBinaryFrames } from './frame-reader.js';
-import { connectUrl, tokenUrlProblem } from './gateway-url.js';
+import { connectUrl } from './gateway-url.js';
 import { identifyPayload } from './identify.js';
+import { Inbox } from './inbox.js';
 import { Latency } from './latency.js';
 import { notify } from './observer.js';
 import type { ShardObserver } from './observer.js';
 import { helloProblem, isSequence, readyProblem } from './payload-checks.js';
 import { CommandRatelimiter } from './ratelimiter.js';
-import { Session } from './session.js';
+import type { Session } from './session.js';
+import { SessionTracker } from './session-tracker.js';
 import { ShardId } from './shard-id.js';
 
 /**
@@ -46,23 +48,6 @@ export type ShardState =
   | { readonly kind: 'Active' }
   /** `code`: the close code that ended the shard, or 0 when it was not a close (a last failed IDENTIFY without one). */
   | { readonly kind: 'FatallyClosed'; readonly code: number };
-
-/** What the consumer is handed next, in arrival order. */
-type Item =
-  /** `payload` is null for dispatches not parsed on receipt: `nextEvent` parses them if wanted. */
-  | { readonly kind: 'payload'; readonly text: string; readonly payload: GatewayReceivePayload | null; readonly wanted: boolean }
-  | { readonly kind: 'close'; readonly code: number | null; readonly reason: string }
-  | { readonly kind: 'error'; readonly error: ShardError };
-
-/** How the shard goes on after it drops a connection itself. */
-interface Reconnect {
-  /** Start a new session instead of resuming. */
-  readonly identify: boolean;
-  /** Wait at least this long first (op 9 `d:false` asks for 1–5 s). */
-  readonly delayMs: number;
-  /** Why, in a few words, for the error that ends a shard whose identifies keep failing. */
-  readonly cause: string;
-}
 
 /** One live websocket and everything that belongs to it alone. */
 interface Connection {
@@ -82,20 +67,10 @@ interface Connection {
 }
 
 const CLOSE_WAIT_MS = 5_000;
-/** `#sequence` before a session's first dispatch: READY may then carry any sequence, 0 included. */
-const NO_SEQUENCE = -1;
 const DISPATCH = GatewayOpcodes.Dispatch as number;
 
 /** A dispatch other than READY and RESUMED, which the shard acts on itself. */
 const isOrdinaryDispatch = (op: number, t: unknown): boolean => op === DISPATCH && t !== GatewayDispatchEvents.Ready && t !== GatewayDispatchEvents.Resumed;
-/**
- * Frames one shard reads per event-loop turn before it lets other sockets and timers run:
- * about five socket reads of compressed traffic, some 10 ms of work. Each time the budget
- * runs out the socket is paused and resumed; at 256 that cost 16 busy shards about 5 %
- * more CPU per event (bench, paired runs).
- */
-const READ_BURST = 1024;
-
 /** Shards built from one config object without a queue share one, as in twilight. */
 const defaultQueues = new WeakMap<ShardConfig, Queue>();
 function defaultQueue(config: ShardConfig): Queue {
@@ -122,32 +97,19 @@ export class Shard {
   readonly config: ResolvedShardConfig;
   readonly latency = new Latency();
   readonly #queue: Queue;
-  readonly #items = new Fifo<Item>();
-  /** An item a peek waited for but left in place, with its event once converted (parsed once). */
-  #peeked: { readonly item: Item; readonly event: ShardEvent | undefined } | null = null;
-  #wake: (() => void) | null = null;
+  readonly #inbox: Inbox;
+  readonly #session: SessionTracker;
   #connection: Connection | null = null;
   #state: ShardState = { kind: 'Disconnected', attempts: 0 };
-  #sessionId: string | null;
-  /** The last sequence received in this session, or {@link NO_SEQUENCE}. */
-  #sequence: number;
-  #resumeUrl: string | null;
   /** IDENTIFY attempts in a row that ended before READY. */
   #identifyFailures = 0;
   /** Identify queue rejections in a row (not aborts). */
   #queueFailures = 0;
-  /** The sequence the shard last rewound to receive again, so a gateway that repeats a broken message cannot loop it. */
-  #rewoundFor: number | null = null;
   #started = false;
   /** The user closed the shard: no more reconnects; the stream ends once drained. */
   #closed = false;
   #fatal: ShardError | null = null;
   #reconnectTimer: NodeJS.Timeout | null = null;
-  /** The consumer is behind: the socket is not read until it catches up. */
-  #backlogged = false;
-  /** This event-loop turn's read budget is spent: the socket is not read until the next turn. */
-  #bursting = false;
-  #framesThisTurn = 0;
   #activeWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #metrics: InflaterMetrics = { bytesIn: 0, bytesOut: 0, messages: 0 };
   #observers: ShardObserver[] = [];
@@ -159,10 +121,24 @@ export class Shard {
     this.id = ShardId.from(id);
     this.config = resolveShardConfig(config);
     this.#queue = this.config.queue ?? defaultQueue(config);
-    const session = this.config.session;
-    this.#sessionId = session?.id ?? null;
-    this.#sequence = session?.sequence ?? NO_SEQUENCE;
-    this.#resumeUrl = session?.resumeUrl ?? null;
+    this.#session = new SessionTracker(this.config.session, this.config.allowInsecureUrls, {
+      sessionChanged: () => {
+        if (this.#observers.length !== 0) notify(this.#observers, 'sessionChanged', this, this.session);
+      },
+      // On the receive path: free when nobody observes.
+      sequenceChanged: (sequence) => {
+        if (this.#observers.length !== 0) notify(this.#observers, 'sequenceChanged', this, sequence);
+      },
+    });
+    this.#inbox = new Inbox(
+      {
+        start: () => this.#ensureStarted(),
+        ended: () => this.#fatal ?? (this.#closed ? new ShardError('SHARD_CLOSED', `shard ${this.id.toString()} was closed`) : null),
+        parseDispatch: (text) => this.#parseDispatch(text),
+        readingChanged: () => this.#applyReading(),
+      },
+      this.config.maxBufferedMessages,
+    );
   }
 
   /** Where the shard is: Disconnected (with reconnect attempts), Identifying, Resuming, Active or FatallyClosed. */
@@ -172,7 +148,7 @@ export class Shard {
 
   /** The session to resume (id, last sequence, resume URL), or null before READY and after it ended. */
   get session(): Session | null {
-    return this.#sessionId === null ? null : new Session(this.#sessionId, this.#sequence, this.#resumeUrl);
+    return this.#session.session;
   }
 
   /** The current connection's command ratelimiter, or null when disconnected or disabled. */
@@ -215,7 +191,7 @@ export class Shard {
    *   ShardError `Closed` after `close()` once everything before it was read.
    */
   nextEvent(): Promise<ShardEvent> {
-    return this.#take(() => this.#pollEvent(true));
+    return this.#inbox.event(true);
   }
 
   /**
@@ -226,7 +202,7 @@ export class Shard {
    * @throws the same as {@link Shard.nextEvent}.
    */
   peekEvent(): Promise<ShardEvent> {
-    return this.#take(() => this.#pollEvent(false));
+    return this.#inbox.event(false);
   }
 
   /**
@@ -237,7 +213,7 @@ export class Shard {
    * @throws the same as {@link Shard.nextEvent}.
    */
   nextMessage(): Promise<ShardMessage> {
-    return this.#take(() => this.#pollMessage(true));
+    return this.#inbox.message(true);
   }
 
   /**
@@ -246,68 +222,7 @@ export class Shard {
    * @throws the same as {@link Shard.nextEvent}.
    */
   peekMessage(): Promise<ShardMessage> {
-    return this.#take(() => this.#pollMessage(false));
-  }
-
-  /**
-   * Answers from the buffer without waiting when it can (the common case under load: no
-   * extra promise or microtask per event), else waits for the next item.
-   */
-  #take<T>(poll: () => T | undefined): Promise<T> {
-    try {
-      const value = poll();
-      if (value !== undefined) return Promise.resolve(value);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-    return this.#waitFor(poll);
-  }
-
-  async #waitFor<T>(poll: () => T | undefined): Promise<T> {
-    for (;;) {
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      const value = poll();
-      if (value !== undefined) return value;
-    }
-  }
-
-  /** The next wanted event if one is buffered; consumes it unless peeking. */
-  #pollEvent(consume: boolean): ShardEvent | undefined {
-    for (;;) {
-      let peeked = this.#peeked;
-      if (peeked === null) {
-        const item = this.#shift();
-        if (item === undefined) return undefined;
-        peeked = { item, event: undefined };
-      }
-      this.#peeked = null;
-      let event = peeked.event;
-      if (event === undefined) {
-        const { item } = peeked;
-        if (item.kind === 'payload') {
-          if (!item.wanted) continue;
-          event = item.payload ?? this.#parseDispatch(item.text);
-        } else if (item.kind === 'close') event = { op: 'close', t: null, s: null, d: { code: item.code, reason: item.reason } };
-        else event = { op: 'error', t: null, s: null, d: item.error };
-      }
-      if (!consume) this.#peeked = { item: peeked.item, event };
-      return event;
-    }
-  }
-
-  /** The next message if one is buffered; consumes it unless peeking. */
-  #pollMessage(consume: boolean): ShardMessage | undefined {
-    const item = this.#peeked?.item ?? this.#shift();
-    if (item === undefined) return undefined;
-    this.#peeked = consume ? null : { item, event: undefined };
-    switch (item.kind) {
-      case 'payload':
-        return { type: 'text', text: item.text };
-      case 'close':
-        return { type: 'close', code: item.code, reason: item.reason };
-      case 'error':
-        return { type: 'error', error: item.error };
-    }
+    return this.#inbox.message(false);
   }
 
   /**
@@ -394,7 +309,7 @@ export class Shard {
     const connection = this.#connection;
     if (connection !== null) this.#release(connection);
     // The close item goes in before `closed` is seen, so a reader gets it before the end.
-    this.#report({ kind: 'close', code: frame.code, reason: frame.reason });
+    this.#reportClose(frame.code, frame.reason, { kind: 'UserClose', code: frame.code });
     this.#closed = true;
     this.#setState({ kind: 'Disconnected', attempts: 0 });
     this.#rejectActiveWaiters(new ShardError('SHARD_CLOSED', `shard ${this.id.toString()} was closed`));
@@ -416,71 +331,23 @@ export class Shard {
     clearTimeout(timer);
   }
 
-  /** Takes the oldest buffered item, or undefined when none is; throws once the stream has ended. */
-  #shift(): Item | undefined {
-    this.#ensureStarted();
-    const item = this.#items.shift();
-    if (item !== undefined) {
-      this.#readIfCaughtUp();
-      return item;
-    }
-    if (this.#fatal) throw this.#fatal;
-    if (this.#closed) throw new ShardError('SHARD_CLOSED', `shard ${this.id.toString()} was closed`);
-    return undefined;
+  /** Queues an error item for the consumer and tells the observers. */
+  #reportError(error: ShardError): void {
+    this.#inbox.push({ kind: 'error', error });
+    if (this.#observers.length !== 0) notify(this.#observers, 'error', this, error);
   }
 
-  /** Reads the socket again once a consumer that was behind has taken half the buffer. */
-  #readIfCaughtUp(): void {
-    if (this.#backlogged && this.#items.length <= this.config.maxBufferedMessages >> 1) {
-      this.#backlogged = false;
-      this.#applyReading();
-    }
+  /** Queues a close item for the consumer and tells the observers why it closed. */
+  #reportClose(code: number | null, reason: string, cause: DisconnectCause): void {
+    this.#inbox.push({ kind: 'close', code, reason });
+    if (this.#observers.length !== 0) notify(this.#observers, 'closed', this, { code, reason, cause });
   }
-
-  /** Queues a close or error item for the consumer and tells the observers. */
-  #report(item: Extract<Item, { kind: 'close' | 'error' }>): void {
-    this.#push(item);
-    if (this.#observers.length === 0) return;
-    if (item.kind === 'error') notify(this.#observers, 'error', this, item.error);
-    else notify(this.#observers, 'closed', this, { code: item.code, reason: item.reason });
-  }
-
-  #push(item: Item): void {
-    this.#items.push(item);
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
-    if (!this.#backlogged && this.#items.length >= this.config.maxBufferedMessages) {
-      this.#backlogged = true;
-      this.#applyReading();
-    }
-  }
-
-  /**
-   * Counts a received frame against this event-loop turn's budget. libuv reads one socket
-   * up to 32 times in a row; without a budget one flooding shard would be read megabytes
-   * deep before another shard's socket — or its heartbeat timer — got a turn.
-   */
-  #spendReadBudget(): void {
-    // The first frame of a turn schedules the budget's renewal for the turn's end.
-    if (this.#framesThisTurn++ === 0) setImmediate(this.#renewReadBudget);
-    if (this.#framesThisTurn < READ_BURST || this.#bursting) return;
-    this.#bursting = true;
-    this.#applyReading();
-  }
-
-  readonly #renewReadBudget = (): void => {
-    this.#framesThisTurn = 0;
-    if (!this.#bursting) return;
-    this.#bursting = false;
-    this.#applyReading();
-  };
 
   /** Reads the socket unless the consumer is behind (memory stays bounded) or this turn's budget is spent. */
   #applyReading(): void {
     const socket = this.#connection?.socket;
     if (socket === undefined) return;
-    if (this.#backlogged || this.#bursting) socket.pause();
+    if (this.#inbox.paused) socket.pause();
     else socket.resume();
   }
 
@@ -497,15 +364,6 @@ export class Shard {
     if (this.#observers.length !== 0) notify(this.#observers, 'stateChanged', this, state, previous);
   }
 
-  /** Tells the observers the resume point moved; on the receive path, so free when nobody observes. */
-  #sequenceMoved(): void {
-    if (this.#observers.length !== 0) notify(this.#observers, 'sequenceChanged', this, this.#sequence);
-  }
-
-  #sessionMoved(): void {
-    if (this.#observers.length !== 0) notify(this.#observers, 'sessionChanged', this, this.session);
-  }
-
   #whenActive(): Promise<void> {
     if (this.#fatal) return Promise.reject(new ShardError('SEND_AFTER_CLOSE', `shard ${this.id.toString()} is fatally closed`, { cause: this.#fatal }));
     if (this.#closed) return Promise.reject(new ShardError('SEND_AFTER_CLOSE', `shard ${this.id.toString()} was closed`));
@@ -517,16 +375,10 @@ export class Shard {
     for (const waiter of this.#activeWaiters.splice(0)) waiter.reject(new ShardError('SEND_AFTER_CLOSE', error.message, { cause: error }));
   }
 
-  /** The URL to connect to: the session's resume URL when resuming, unless it failed before. */
-  #url(): { url: string; usedResumeUrl: boolean } {
-    const usedResumeUrl = this.#sessionId !== null && this.#resumeUrl !== null;
-    const url = connectUrl(usedResumeUrl ? (this.#resumeUrl as string) : this.config.gatewayUrl, this.config.compression);
-    return { url, usedResumeUrl };
-  }
-
   #connect(): void {
     this.#reconnectTimer = null;
-    const { url, usedResumeUrl } = this.#url();
+    const target = this.#session.connectTarget(this.config.gatewayUrl);
+    const url = connectUrl(target.url, this.config.compression);
     let inflater: Inflater;
     try {
       inflater = createInflater(this.config.compression, this.config.maxInflatedSize);
@@ -543,7 +395,7 @@ export class Shard {
     const connection: Connection = {
       socket,
       inflater,
-      usedResumeUrl,
+      usedResumeUrl: target.usedResumeUrl,
       abort: new AbortController(),
       opened: false,
       awaitingReady: false,
@@ -569,7 +421,7 @@ export class Shard {
     });
     socket.on('error', (error: Error) => {
       if (this.#connection === connection && !connection.opened) {
-        this.#report({ kind: 'error', error: new ShardError('CONNECT_FAILED', `could not connect to ${new URL(url).host}: ${error.message}`, { cause: error }) });
+        this.#reportError(new ShardError('CONNECT_FAILED', `could not connect to ${new URL(url).host}: ${error.message}`, { cause: error }));
       }
     });
   }
@@ -581,7 +433,7 @@ export class Shard {
    * and checked here.
    */
   #onFrame(connection: Connection, data: Buffer): void {
-    this.#spendReadBudget();
+    this.#inbox.spendReadBudget();
     let text: string | null;
     try {
       text = connection.inflater.push(data);
@@ -590,8 +442,8 @@ export class Shard {
         this.#onOversized(error);
         return;
       }
-      this.#report({ kind: 'error', error: new ShardError('DECOMPRESS_FAILED', `could not decompress a message: ${(error as Error).message}`, { cause: error }) });
-      this.#drop(connection, { identify: false, delayMs: 0, cause: 'a message that did not decompress' });
+      this.#reportError(new ShardError('DECOMPRESS_FAILED', `could not decompress a message: ${(error as Error).message}`, { cause: error }));
+      this.#drop(connection, { kind: 'Decompression' });
       return;
     }
     if (text === null) return;
@@ -606,17 +458,14 @@ export class Shard {
   /** A dispatch other than READY and RESUMED: queued if its sequence is new in the session. */
   #onDispatch(text: string, s: unknown, t: unknown, parsed: GatewayReceivePayload | null): void {
     if (!isSequence(s)) {
-      this.#report({ kind: 'error', error: new ShardError('SEQUENCE_INVALID', `a dispatch had no valid sequence number (s: ${String(s)}): skipped`) });
+      this.#reportError(new ShardError('SEQUENCE_INVALID', `a dispatch had no valid sequence number (s: ${String(s)}): skipped`));
       return;
     }
-    // Sequences only grow within a session: a repeated one was delivered already.
-    if (s <= this.#sequence) {
-      this.#report({ kind: 'error', error: new ShardError('SEQUENCE_REPEATED', `a dispatch repeated sequence ${s} (already at ${this.#sequence}): skipped`) });
+    if (!this.#session.advance(s)) {
+      this.#reportError(new ShardError('SEQUENCE_REPEATED', `a dispatch repeated sequence ${s} (already at ${this.#session.sequence}): skipped`));
       return;
     }
-    this.#sequence = s;
-    this.#sequenceMoved();
-    this.#push({ kind: 'payload', text, payload: parsed, wanted: this.#wanted(DISPATCH, t) });
+    this.#inbox.push({ kind: 'payload', text, payload: parsed, wanted: this.#wanted(DISPATCH, t) });
   }
 
   /** Control messages, READY, RESUMED and whatever the peek could not read: parsed, checked, acted on. */
@@ -630,11 +479,11 @@ export class Shard {
     // Checked before anything counts or is delivered: a refused READY must not start a session.
     const problem = this.#controlProblem(connection, payload);
     if (problem !== null) {
-      this.#report({ kind: 'error', error: new ShardError('PROTOCOL_VIOLATION', `${problem}: reconnecting`) });
-      this.#drop(connection, { identify: false, delayMs: 0, cause: problem });
+      this.#reportError(new ShardError('PROTOCOL_VIOLATION', `${problem}: reconnecting`));
+      this.#drop(connection, { kind: 'InvalidPayload', problem });
       return;
     }
-    this.#push({ kind: 'payload', text, payload, wanted: this.#wanted(payload.op, payload.t) });
+    this.#inbox.push({ kind: 'payload', text, payload, wanted: this.#wanted(payload.op, payload.t) });
     this.#handle(connection, payload);
   }
 
@@ -655,12 +504,9 @@ export class Shard {
   #onOversized(error: InflatedSizeError): void {
     const head = peekPayload(error.head);
     const dispatch = head !== null && head.op === DISPATCH && isSequence(head.s) ? head : null;
-    if (dispatch !== null && (dispatch.s as number) > this.#sequence) {
-      this.#sequence = dispatch.s as number;
-      this.#sequenceMoved();
-    }
+    if (dispatch !== null) this.#session.advance(dispatch.s as number);
     const what = dispatch === null ? '' : ` (${String(dispatch.t)}, sequence ${String(dispatch.s)})`;
-    this.#report({ kind: 'error', error: new ShardError('MESSAGE_TOO_LARGE', `${error.message}${what}; raise maxInflatedSize to receive it`, { cause: error }) });
+    this.#reportError(new ShardError('MESSAGE_TOO_LARGE', `${error.message}${what}; raise maxInflatedSize to receive it`, { cause: error }));
   }
 
   /**
@@ -673,12 +519,12 @@ export class Shard {
     try {
       payload = JSON.parse(text);
     } catch (error) {
-      this.#report({ kind: 'error', error: new ShardError('MESSAGE_NOT_JSON', `a message was not valid JSON: ${(error as Error).message}; reconnecting`, { cause: error }) });
-      this.#drop(connection, { identify: false, delayMs: 0, cause: 'a message that was not JSON' });
+      this.#reportError(new ShardError('MESSAGE_NOT_JSON', `a message was not valid JSON: ${(error as Error).message}; reconnecting`, { cause: error }));
+      this.#drop(connection, { kind: 'InvalidPayload', problem: 'a message that was not JSON' });
       return null;
     }
     if (typeof payload !== 'object' || payload === null || typeof (payload as { op?: unknown }).op !== 'number') {
-      this.#report({ kind: 'error', error: new ShardError('NOT_A_PAYLOAD', 'a message was not a gateway payload (no numeric op)') });
+      this.#reportError(new ShardError('NOT_A_PAYLOAD', 'a message was not a gateway payload (no numeric op)'));
       return null;
     }
     return payload as GatewayReceivePayload;
@@ -709,15 +555,12 @@ export class Shard {
    */
   #rewind(text: string): boolean {
     const s = peekPayload(text)?.s;
-    if (!isSequence(s) || s === this.#rewoundFor || this.#sessionId === null || this.#closed || this.#fatal) return false;
-    if (this.#items.some((item) => item.kind === 'payload' && item.payload?.t === GatewayDispatchEvents.Ready)) return false;
-    this.#rewoundFor = s;
-    this.#items.retain((item) => item.kind !== 'payload');
-    this.#sequence = s - 1;
-    this.#sequenceMoved();
-    this.#readIfCaughtUp();
+    if (!isSequence(s) || this.#closed || this.#fatal) return false;
+    if (this.#inbox.holds((item) => item.kind === 'payload' && item.payload?.t === GatewayDispatchEvents.Ready)) return false;
+    if (!this.#session.rewindBefore(s)) return false;
+    this.#inbox.dropPayloads();
     const connection = this.#connection;
-    if (connection !== null) this.#drop(connection, { identify: false, delayMs: 0, cause: 'a dispatch that was not whole JSON' });
+    if (connection !== null) this.#drop(connection, { kind: 'InvalidPayload', problem: 'a dispatch that was not whole JSON' });
     return true;
   }
 
@@ -741,12 +584,11 @@ export class Shard {
         this.latency.acknowledged(performance.now());
         break;
       case GatewayOpcodes.Reconnect:
-        this.#drop(connection, { identify: false, delayMs: 0, cause: 'op 7 (reconnect)' });
+        this.#drop(connection, { kind: 'Reconnect' });
         break;
       case GatewayOpcodes.InvalidSession:
         // Only an explicit `false` ends the session; anything else tries the free resume first.
-        if (payload.d === false) this.#drop(connection, { identify: true, delayMs: 1_000 + Math.random() * 4_000, cause: 'op 9 (invalid session)' });
-        else this.#drop(connection, { identify: false, delayMs: 0, cause: 'op 9 (invalid session, resumable)' });
+        this.#drop(connection, { kind: 'InvalidSession', resumable: payload.d !== false });
         break;
       case GatewayOpcodes.Dispatch:
         if (payload.t === GatewayDispatchEvents.Ready) this.#onReady(connection, payload.s, payload.d);
@@ -763,9 +605,9 @@ export class Shard {
       this.#heartbeat(connection);
       connection.heartbeatTimer = setInterval(() => this.#beatOrDrop(connection), interval);
     }, interval * Math.random());
-    if (this.#sessionId !== null) {
+    if (this.#session.resumable) {
       this.#setState({ kind: 'Resuming' });
-      this.#sendNow(connection, { op: GatewayOpcodes.Resume, d: { token: this.config.token.reveal(), session_id: this.#sessionId, seq: this.#sequence } });
+      this.#sendNow(connection, this.#session.resumePayload(this.config.token.reveal()));
       if (this.#observers.length !== 0) notify(this.#observers, 'resumeSent', this, this.session as Session);
       this.#deadline(connection, this.config.timeouts.ready, 'RESUMED');
       return;
@@ -788,39 +630,22 @@ export class Shard {
         if (this.#connection !== connection || connection.abort.signal.aborted) return;
         this.#queueFailures += 1;
         const reason = error instanceof Error ? error.message : String(error);
-        this.#report({ kind: 'error', error: new ShardError('QUEUE_FAILED', `the identify queue failed (${reason}): reconnecting after a backoff`, { cause: error }) });
-        this.#drop(connection, { identify: false, delayMs: 0, cause: 'the identify queue failed' });
+        this.#reportError(new ShardError('QUEUE_FAILED', `the identify queue failed (${reason}): reconnecting after a backoff`, { cause: error }));
+        this.#drop(connection, { kind: 'QueueFailed' });
       },
     );
   }
 
-  /** A new session: its sequence starts at READY's, whatever the last session reached (some gateways count from 0). */
   #onReady(connection: Connection, sequence: number, ready: GatewayReadyDispatchData): void {
-    this.#sessionId = ready.session_id;
-    this.#sequence = sequence;
-    this.#resumeUrl = this.#acceptableResumeUrl(ready.resume_gateway_url);
     this.#identifyFailures = 0;
-    this.#sessionMoved();
+    this.#session.ready(sequence, ready.session_id, ready.resume_gateway_url);
     connection.awaitingReady = false;
     this.#onActive(connection);
   }
 
-  /** RESUMED ends a resume whatever its sequence: a new one counts, an old or missing one is not an event to refuse. */
   #onResumed(connection: Connection, sequence: unknown): void {
-    if (isSequence(sequence) && sequence > this.#sequence) {
-      this.#sequence = sequence;
-      this.#sequenceMoved();
-    }
+    this.#session.resumed(sequence);
     this.#onActive(connection);
-  }
-
-  /** A resume URL is used only where the gateway URL could be, so a forged one cannot carry the token elsewhere. */
-  #acceptableResumeUrl(url: string | undefined): string | null {
-    if (url === undefined) return null;
-    const problem = URL.canParse(url) ? tokenUrlProblem(new URL(url), 'ws:', 'wss:', this.config.allowInsecureUrls) : 'is not a valid URL';
-    if (problem === null) return url;
-    process.emitWarning(`gloaming: ignoring resume_gateway_url ${JSON.stringify(url)}: ${problem}; resuming on the gateway URL`);
-    return null;
   }
 
   #onActive(connection: Connection): void {
@@ -830,9 +655,9 @@ export class Shard {
 
   #beatOrDrop(connection: Connection): void {
     // While the consumer holds reading back, ACKs wait unread in the socket: not a zombie.
-    if (!connection.acked && !this.#backlogged) {
-      this.#report({ kind: 'error', error: new ShardError('ZOMBIE', 'no heartbeat ACK since the last heartbeat: reconnecting') });
-      this.#drop(connection, { identify: false, delayMs: 0, cause: 'no heartbeat ACK' });
+    if (!connection.acked && !this.#inbox.backlogged) {
+      this.#reportError(new ShardError('ZOMBIE', 'no heartbeat ACK since the last heartbeat: reconnecting'));
+      this.#drop(connection, { kind: 'Zombie' });
       return;
     }
     this.#heartbeat(connection);
@@ -841,7 +666,7 @@ export class Shard {
   #heartbeat(connection: Connection): void {
     connection.acked = false;
     this.latency.sent(performance.now());
-    this.#sendNow(connection, { op: GatewayOpcodes.Heartbeat, d: this.#sequence === NO_SEQUENCE ? null : this.#sequence });
+    this.#sendNow(connection, { op: GatewayOpcodes.Heartbeat, d: this.#session.heartbeatSequence });
   }
 
   /** Heartbeats, IDENTIFY and RESUME skip the command queue: the ratelimiter's reserve covers them. */
@@ -852,8 +677,8 @@ export class Shard {
   #deadline(connection: Connection, ms: number, what: 'HELLO' | 'READY' | 'RESUMED'): void {
     this.#clearDeadline(connection);
     connection.deadline = setTimeout(() => {
-      this.#report({ kind: 'error', error: new ShardError(what === 'HELLO' ? 'HELLO_TIMEOUT' : 'READY_TIMEOUT', `no ${what} within ${ms} ms: reconnecting`) });
-      this.#drop(connection, { identify: false, delayMs: 0, cause: `no ${what} within ${ms} ms` });
+      this.#reportError(new ShardError(what === 'HELLO' ? 'HELLO_TIMEOUT' : 'READY_TIMEOUT', `no ${what} within ${ms} ms: reconnecting`));
+      this.#drop(connection, { kind: 'Timeout', waitingFor: what, ms });
     }, ms);
   }
 
@@ -880,86 +705,72 @@ export class Shard {
 
   /**
    * Drops a connection the shard gave up on, at once and without waiting for a close
-   * handshake (a zombie would never answer one), leaving the session resumable.
+   * handshake (a zombie would never answer one).
    */
-  #drop(connection: Connection, next: Reconnect): void {
+  #drop(connection: Connection, cause: DisconnectCause): void {
     this.#release(connection);
     connection.socket.terminate();
-    this.#report({ kind: 'close', code: null, reason: 'connection dropped by the shard' });
-    if (next.identify) this.#endSession();
-    if (connection.awaitingReady && this.#identifyFailed(next.cause, null)) return;
-    this.#scheduleReconnect(next.delayMs, next.cause);
+    this.#reportClose(null, 'connection dropped by the shard', cause);
+    this.#reconnect(cause, connection.awaitingReady);
   }
 
   #onClosed(connection: Connection, code: number, reason: string): void {
     this.#release(connection);
     if (!connection.opened) {
-      // Could not connect: a resume URL that fails is not tried again; resume on the base URL.
-      if (connection.usedResumeUrl) {
-        this.#resumeUrl = null;
-        this.#sessionMoved();
-      }
-      this.#scheduleReconnect(0, 'could not connect');
+      // A resume URL that cannot be connected to is not tried again: resume on the base URL.
+      if (connection.usedResumeUrl) this.#session.resumeUrlFailed();
+      this.#reconnect({ kind: 'Transport' }, false);
       return;
     }
-    const closeCode = code === 1005 || code === 1006 ? null : code;
-    this.#report({ kind: 'close', code: closeCode, reason });
-    const action = closeAction(closeCode);
-    if (action === 'fatal') {
-      this.#fail(new ShardError('FATAL_CLOSE_CODE', `gateway closed with ${code}: ${fatalCloseAdvice(code)}`, { closeCode: code }), code);
-      return;
-    }
-    if (action === 'identify') this.#endSession();
-    const cause = `close ${code}${reason === '' ? '' : ` (${JSON.stringify(reason)})`}`;
-    if (connection.awaitingReady && this.#identifyFailed(cause, closeCode)) return;
-    this.#scheduleReconnect(0, cause);
+    const cause: DisconnectCause = { kind: 'CloseCode', code, reason };
+    this.#reportClose(code === 1005 || code === 1006 ? null : code, reason, cause);
+    this.#reconnect(cause, connection.awaitingReady);
   }
 
   /**
-   * An IDENTIFY ended before READY: an error item, and a longer wait before the next
-   * (see `#scheduleReconnect`); after `maxIdentifyFailures` in a row the shard ends, since a
-   * gateway that refuses every IDENTIFY would otherwise spend the daily budget in a loop.
-   * Returns whether the shard ended.
+   * Acts on a lost connection as {@link decideReconnect} decides. `identifyEnded`: an IDENTIFY
+   * went out on it and READY never came, which counts towards `maxIdentifyFailures`.
    */
-  #identifyFailed(cause: string, closeCode: number | null): boolean {
-    this.#identifyFailures += 1;
-    const max = this.config.maxIdentifyFailures;
-    if (this.#identifyFailures < max) {
-      this.#report({ kind: 'error', error: new ShardError('IDENTIFY_FAILED', `IDENTIFY ended before READY with ${cause} (${this.#identifyFailures} of ${max} in a row): identifying again after a backoff`) });
-      return false;
+  #reconnect(cause: DisconnectCause, identifyEnded: boolean): void {
+    if (this.#closed || this.#fatal) return;
+    if (identifyEnded) this.#identifyFailures += 1;
+    const attempts = this.#state.kind === 'Disconnected' ? this.#state.attempts + 1 : 1;
+    const decision = decideReconnect(cause, {
+      attempts,
+      identifyFailures: this.#identifyFailures,
+      queueFailures: this.#queueFailures,
+      maxIdentifyFailures: this.config.maxIdentifyFailures,
+      backoff: this.config.backoff,
+    });
+    if (decision.action === 'stop') return;
+    if (decision.action === 'fatal') {
+      this.#fail(this.#fatalError(cause, decision.reason));
+      return;
     }
-    const message = `${max} IDENTIFY attempts in a row ended before READY, the last with ${cause}: check the token, the intents and that gatewayUrl is a gateway for this bot`;
-    this.#fail(new ShardError('IDENTIFY_FAILURES_EXHAUSTED', message, closeCode === null ? undefined : { closeCode }), closeCode ?? 0);
-    return true;
+    if (decision.action === 'identify') this.#session.end();
+    if (identifyEnded) {
+      const message = `IDENTIFY ended before READY with ${describeCause(cause)} (${this.#identifyFailures} of ${this.config.maxIdentifyFailures} in a row): identifying again after a backoff`;
+      this.#reportError(new ShardError('IDENTIFY_FAILED', message));
+    }
+    this.#setState({ kind: 'Disconnected', attempts });
+    this.#reconnectTimer = setTimeout(() => this.#connect(), decision.delayMs);
+    notify(this.#observers, 'reconnecting', this, { cause, delayMs: decision.delayMs, attempts });
   }
 
-  #endSession(): void {
-    const had = this.#sessionId !== null;
-    this.#sessionId = null;
-    this.#sequence = NO_SEQUENCE;
-    this.#resumeUrl = null;
-    if (had) this.#sessionMoved();
+  /** The error a shard ends with: a fatal close code, or IDENTIFYs that kept failing. */
+  #fatalError(cause: DisconnectCause, reason: 'closeCode' | 'identifyFailures'): ShardError {
+    const closeCode = cause.kind === 'CloseCode' ? cause.code : undefined;
+    if (reason === 'closeCode') return new ShardError('FATAL_CLOSE_CODE', `gateway closed with ${closeCode}: ${fatalCloseAdvice(closeCode as number)}`, { closeCode });
+    const max = this.config.maxIdentifyFailures;
+    const message = `${max} IDENTIFY attempts in a row ended before READY, the last with ${describeCause(cause)}: check the token, the intents and that gatewayUrl is a gateway for this bot`;
+    return new ShardError('IDENTIFY_FAILURES_EXHAUSTED', message, closeCode === undefined || closeCode === 1005 || closeCode === 1006 ? undefined : { closeCode });
   }
 
-  #fail(error: ShardError, code = error.closeCode ?? 0): void {
+  #fail(error: ShardError): void {
     this.#fatal = error;
     notify(this.#observers, 'error', this, error);
-    this.#setState({ kind: 'FatallyClosed', code });
+    this.#setState({ kind: 'FatallyClosed', code: error.closeCode ?? 0 });
     this.#rejectActiveWaiters(error);
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
-  }
-
-  #scheduleReconnect(minimumDelayMs: number, cause: string): void {
-    if (this.#closed || this.#fatal) return;
-    const attempts = this.#state.kind === 'Disconnected' ? this.#state.attempts + 1 : 1;
-    this.#setState({ kind: 'Disconnected', attempts });
-    // Failed identifies and queue failures each connected, so `attempts` restarted; their own counts keep the wait growing.
-    const { backoff } = this.config;
-    const failures = this.#identifyFailures + this.#queueFailures;
-    const delay = Math.max(minimumDelayMs, backoffDelay(attempts, backoff), backoffDelay(failures + 1, backoff));
-    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
-    notify(this.#observers, 'reconnecting', this, { cause, delayMs: delay, attempts });
+    this.#inbox.wakeReader();
   }
 }

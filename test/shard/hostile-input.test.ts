@@ -250,3 +250,18 @@ describe('messages over maxInflatedSize', () => {
     expect(new Set(sequences).size).toBe(sequences.length);
   }, 30_000);
 });
+
+describe('a message that is not JSON', () => {
+  it('invalid JSON is reported, and a resume replaces the connection in case its context is out of step', async () => {
+    const g = await start({ rate: 0, guilds: 3, heartbeatInterval: 41_250 });
+    const { shard, reader } = open(g);
+    await reader.until(() => shard.state.kind === 'Active');
+    g.inject({ type: 'invalid-json' });
+    g.dispatch(0, 'INTERACTION_CREATE', { id: '1' });
+    await reader.until(() => reader.events.some((e) => e.t === GatewayDispatchEvents.InteractionCreate));
+    expect(reader.events.filter((e) => e.op === 'error').map((e) => e.d)).toMatchObject([{ kind: 'Deserializing', code: 'MESSAGE_NOT_JSON', reconnecting: true }]);
+    expect(g.log.ofType('connect')).toHaveLength(2);
+    expect(g.log.ofType('resume')).toHaveLength(1);
+    expect(g.log.ofType('identify')).toHaveLength(1);
+  });
+});

@@ -1,6 +1,7 @@
-// The small pure pieces of the shard's lifecycle: backoff, close-code classification, close frames.
+// The small pure pieces of the shard's lifecycle: the reconnect decision and its backoff, close-code classification, close frames.
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/shard/backoff.js';
+import { backoffDelay, decideReconnect, describeCause } from '../../src/shard/disconnect.js';
+import type { DisconnectCause, ReconnectHistory } from '../../src/shard/disconnect.js';
 import { CloseFrame, closeAction, fatalCloseAdvice } from '../../src/shard/close-codes.js';
 
 describe('backoffDelay', () => {
@@ -15,6 +16,49 @@ describe('backoffDelay', () => {
     expect(backoffDelay(4, jittered, () => 0)).toBe(2_000);
     expect(backoffDelay(4, jittered, () => 0.999)).toBeCloseTo(3_998, 0);
     expect(backoffDelay(1, jittered, () => 0.5)).toBe(0);
+  });
+});
+
+describe('decideReconnect', () => {
+  const history: ReconnectHistory = { attempts: 1, identifyFailures: 0, queueFailures: 0, maxIdentifyFailures: 3, backoff: { initial: 1_000, max: 60_000, jitter: false } };
+  const close = (code: number): DisconnectCause => ({ kind: 'CloseCode', code, reason: '' });
+
+  it('resumes at once after a first drop of any kind that keeps the session', () => {
+    const causes: DisconnectCause[] = [
+      { kind: 'Reconnect' },
+      { kind: 'InvalidSession', resumable: true },
+      { kind: 'Zombie' },
+      close(1006),
+      close(4000),
+      { kind: 'Timeout', waitingFor: 'HELLO', ms: 10_000 },
+      { kind: 'Decompression' },
+      { kind: 'InvalidPayload', problem: 'x' },
+      { kind: 'QueueFailed' },
+      { kind: 'Transport' },
+    ];
+    for (const cause of causes) expect(decideReconnect(cause, history), describeCause(cause)).toEqual({ action: 'resume', delayMs: 0 });
+  });
+  it('starts a new session after op 9 false (waiting 1-5 s) and after 4007 and 4009', () => {
+    expect(decideReconnect({ kind: 'InvalidSession', resumable: false }, history, () => 0)).toEqual({ action: 'identify', delayMs: 1_000 });
+    expect(decideReconnect({ kind: 'InvalidSession', resumable: false }, history, () => 0.999)).toEqual({ action: 'identify', delayMs: 4_996 });
+    for (const code of [4007, 4009]) expect(decideReconnect(close(code), history)).toEqual({ action: 'identify', delayMs: 0 });
+  });
+  it('ends the shard for a fatal close code, even one that ended an IDENTIFY', () => {
+    for (const code of [4004, 4010, 4011, 4012, 4013, 4014]) {
+      expect(decideReconnect(close(code), { ...history, identifyFailures: 1 })).toEqual({ action: 'fatal', reason: 'closeCode' });
+    }
+  });
+  it('ends the shard on the last IDENTIFY in a row allowed to fail, whatever the cause', () => {
+    expect(decideReconnect({ kind: 'Zombie' }, { ...history, identifyFailures: 2 })).toEqual({ action: 'resume', delayMs: 2_000 });
+    expect(decideReconnect(close(4009), { ...history, identifyFailures: 3 })).toEqual({ action: 'fatal', reason: 'identifyFailures' });
+  });
+  it('waits longer with each attempt and with each failed identify or queue rejection', () => {
+    expect(decideReconnect({ kind: 'Transport' }, { ...history, attempts: 4 })).toEqual({ action: 'resume', delayMs: 4_000 });
+    expect(decideReconnect({ kind: 'QueueFailed' }, { ...history, queueFailures: 3 })).toEqual({ action: 'resume', delayMs: 4_000 });
+    expect(decideReconnect({ kind: 'QueueFailed' }, { ...history, queueFailures: 1, identifyFailures: 1 })).toEqual({ action: 'resume', delayMs: 2_000 });
+  });
+  it("stops after the user's close", () => {
+    expect(decideReconnect({ kind: 'UserClose', code: 1000 }, { ...history, identifyFailures: 5 })).toEqual({ action: 'stop' });
   });
 });
 

@@ -7,6 +7,8 @@ import { createRange } from '../../src/fleet/create.js';
 import { ShardEventStream } from '../../src/fleet/merged-stream.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
+import { describeCause } from '../../src/shard/disconnect.js';
+import type { DisconnectCause } from '../../src/shard/disconnect.js';
 import type { ShardObserver } from '../../src/shard/observer.js';
 import type { Shard } from '../../src/shard/shard.js';
 import type { Fault } from '../../src/testing/index.js';
@@ -22,7 +24,8 @@ class Recorder implements ShardObserver {
   readonly identifies: number[] = [];
   readonly resumes: { shard: number; session: string }[] = [];
   readonly sequences = new Map<string, Set<number>>();
-  readonly reconnectCauses: string[] = [];
+  readonly reconnectCauses: DisconnectCause[] = [];
+  readonly closeCauses: DisconnectCause[] = [];
   readonly errorCodes: string[] = [];
   readonly #current = new Map<number, string>();
   readonly #resuming = new Map<number, string>();
@@ -51,7 +54,10 @@ class Recorder implements ShardObserver {
     const session = this.#current.get(shard.id.number);
     if (session !== undefined) this.sequences.get(session)?.add(sequence);
   }
-  reconnecting(_shard: Shard, { cause }: { cause: string }): void {
+  closed(_shard: Shard, { cause }: { cause: DisconnectCause }): void {
+    this.closeCauses.push(cause);
+  }
+  reconnecting(_shard: Shard, { cause }: { cause: DisconnectCause }): void {
     this.reconnectCauses.push(cause);
   }
   error(_shard: Shard, error: { code: string }): void {
@@ -108,7 +114,19 @@ describe('the shard observer', () => {
     expect(live.length, JSON.stringify(shards.map((shard) => shard.state))).toBe(4);
     for (const session of live) expect(Math.max(...(recorder.sequences.get(session.id) ?? []))).toBe(session.sequence);
     expect(recorder.errorCodes).toEqual(['ZOMBIE', 'MESSAGE_NOT_JSON', 'MESSAGE_TOO_LARGE']);
-    expect(recorder.reconnectCauses).toEqual([
+    const faultCauses: DisconnectCause[] = [
+      { kind: 'CloseCode', code: 1006, reason: '' },
+      { kind: 'Reconnect' },
+      { kind: 'InvalidSession', resumable: false },
+      { kind: 'InvalidSession', resumable: true },
+      { kind: 'Zombie' },
+      { kind: 'InvalidPayload', problem: 'a message that was not JSON' },
+      { kind: 'CloseCode', code: 4000, reason: 'closed by fault injection' },
+      { kind: 'CloseCode', code: 4009, reason: 'closed by fault injection' },
+    ];
+    expect(recorder.reconnectCauses).toEqual(faultCauses);
+    expect(recorder.closeCauses).toEqual([...faultCauses, ...Array.from({ length: 4 }, () => ({ kind: 'UserClose', code: CloseFrame.RESUME.code }))]);
+    expect(recorder.reconnectCauses.map(describeCause)).toEqual([
       'close 1006',
       'op 7 (reconnect)',
       'op 9 (invalid session)',
