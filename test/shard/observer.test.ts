@@ -9,61 +9,14 @@ import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import { describeCause } from '../../src/shard/disconnect.js';
 import type { DisconnectCause } from '../../src/shard/disconnect.js';
-import type { ShardObserver } from '../../src/shard/observer.js';
-import type { Shard } from '../../src/shard/shard.js';
 import type { Fault } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
+import { Recorder, rangesUpTo, toRanges } from '../support/recorder.js';
 import { configFor, shardsPerTest } from '../support/shard.js';
 import { until } from '../support/until.js';
 
 const start = startGateway();
 const open = shardsPerTest();
-
-/** What a log, a metrics exporter or a session store would know, from observer calls alone. */
-class Recorder implements ShardObserver {
-  readonly identifies: number[] = [];
-  readonly resumes: { shard: number; session: string }[] = [];
-  readonly sequences = new Map<string, Set<number>>();
-  readonly reconnectCauses: DisconnectCause[] = [];
-  readonly closeCauses: DisconnectCause[] = [];
-  readonly errorCodes: string[] = [];
-  readonly #current = new Map<number, string>();
-  readonly #resuming = new Map<number, string>();
-
-  identifySent(shard: Shard): void {
-    this.identifies.push(shard.id.number);
-  }
-  resumeSent(shard: Shard, session: { id: string }): void {
-    this.#resuming.set(shard.id.number, session.id);
-  }
-  stateChanged(shard: Shard, state: Shard['state'], previous: Shard['state']): void {
-    const session = this.#resuming.get(shard.id.number);
-    if (state.kind === 'Active' && previous.kind === 'Resuming' && session !== undefined) this.resumes.push({ shard: shard.id.number, session });
-    if (state.kind !== 'Resuming') this.#resuming.delete(shard.id.number);
-  }
-  sessionChanged(shard: Shard, session: { id: string; sequence: number } | null): void {
-    if (session === null) {
-      this.#current.delete(shard.id.number);
-      return;
-    }
-    if (this.#current.get(shard.id.number) === session.id) return; // a resume URL change
-    this.#current.set(shard.id.number, session.id);
-    this.sequences.set(session.id, new Set([session.sequence]));
-  }
-  sequenceChanged(shard: Shard, sequence: number): void {
-    const session = this.#current.get(shard.id.number);
-    if (session !== undefined) this.sequences.get(session)?.add(sequence);
-  }
-  closed(_shard: Shard, { cause }: { cause: DisconnectCause }): void {
-    this.closeCauses.push(cause);
-  }
-  reconnecting(_shard: Shard, { cause }: { cause: DisconnectCause }): void {
-    this.reconnectCauses.push(cause);
-  }
-  error(_shard: Shard, error: { code: string }): void {
-    this.errorCodes.push(error.code);
-  }
-}
 
 describe('the shard observer', () => {
   it('a recorder on its calls alone reconstructs the identifies, resumes and per-session sequences the gateway logged', async () => {
@@ -101,18 +54,18 @@ describe('the shard observer', () => {
     expect(recorder.resumes).toEqual(g.log.ofType('resume').map(({ shard, session }) => ({ shard, session })));
     expect(recorder.resumes.length).toBeGreaterThanOrEqual(5);
     const sessions = g.log.ofType('identify').map((entry) => entry.session);
-    expect([...recorder.sequences.keys()].sort()).toEqual([...sessions].sort());
+    expect([...recorder.sessions.keys()].sort()).toEqual([...sessions].sort());
     // Every sequence the gateway sent, up to the last one the shard received: what it sent
     // after that went out with a session that ended (op 9, a close) or was still in flight at close.
     for (const session of sessions) {
-      const recorded = [...(recorder.sequences.get(session) ?? [])].sort((a, b) => a - b);
-      const last = recorded.at(-1) ?? 0;
-      expect(recorded, session).toEqual([...new Set(g.log.sequencesSent(session))].filter((s) => s <= last).sort((a, b) => a - b));
-      expect(recorded.length, session).toBeGreaterThan(1);
+      const recorded = recorder.sessions.get(session)?.sequences ?? [];
+      const last = recorded.at(-1)?.[1] ?? 0;
+      expect(recorded, session).toEqual(rangesUpTo(toRanges(g.log.sequencesSent(session)), last));
+      expect(last, session).toBeGreaterThan(recorded[0]?.[0] ?? 0);
     }
     const live = saved.filter((session) => session !== null);
     expect(live.length, JSON.stringify(shards.map((shard) => shard.state))).toBe(4);
-    for (const session of live) expect(Math.max(...(recorder.sequences.get(session.id) ?? []))).toBe(session.sequence);
+    for (const session of live) expect(recorder.sessions.get(session.id)?.sequences.at(-1)?.[1]).toBe(session.sequence);
     expect(recorder.errorCodes).toEqual(['ZOMBIE', 'MESSAGE_NOT_JSON', 'MESSAGE_TOO_LARGE']);
     const faultCauses: DisconnectCause[] = [
       { kind: 'CloseCode', code: 1006, reason: '' },

@@ -19,6 +19,7 @@ import { updatePresence } from '../../src/shard/commands.js';
 import { ShardError } from '../../src/shard/errors.js';
 import type { Shard } from '../../src/shard/shard.js';
 import type { FakeGatewayPreset, FaultType } from '../../src/testing/index.js';
+import { Recorder, rangesUpTo } from '../support/recorder.js';
 import type { GatewayReady, GatewayReport, GatewayRequest } from './gateway-process.js';
 
 /** How to run a soak. */
@@ -48,6 +49,8 @@ export interface ChaosReport {
   identifyRejectedForConcurrency: number;
   errorsByKind: Record<string, number>;
   commands: { sent: number; received: number; oversizedRefused: number };
+  /** What a shard observer saw (sessions begun, sequences, resumes completed), every part of it checked against the gateway's log. */
+  observed: { sessions: number; sequences: number; resumes: number; identifiesSent: number };
   /** Heap used after a full GC: when the warm-up ended, at the end, and every sample between. */
   heapMb: { warm: number; end: number; samples: number[] };
   /** Resident memory (native zlib contexts and socket buffers included), at the same moments. */
@@ -147,6 +150,46 @@ async function sendCommands(shard: Shard, running: () => boolean, counts: ChaosR
 }
 
 /**
+ * Where what an observer saw differs from the gateway's log. Exact where the two sides see the
+ * same thing: each session begun is one the gateway began on that shard; its sequences are
+ * exactly those sent in it, up to the last received; each completed resume is one the gateway
+ * accepted, in order per shard; and each shard's session now is the observer's latest. Only
+ * at least as many IDENTIFYs as the gateway logged, since one sent as a connection died never
+ * arrives.
+ */
+function observerProblems(recorder: Recorder, server: GatewayReport, shards: readonly Shard[]): string[] {
+  const problems: string[] = [];
+  for (const [id, seen] of recorder.sessions) {
+    const sent = server.sessions[id];
+    if (sent === undefined || sent.shard !== seen.shard) {
+      problems.push(`observer: session ${id.slice(0, 8)} on shard ${seen.shard} was not begun there by the gateway`);
+      continue;
+    }
+    const expected = rangesUpTo(sent.sequences, seen.sequences.at(-1)?.[1] ?? -1);
+    if (JSON.stringify(expected) !== JSON.stringify(seen.sequences)) {
+      problems.push(`observer: session ${id.slice(0, 8)} sequences ${JSON.stringify(seen.sequences).slice(0, 200)}, the gateway sent ${JSON.stringify(expected).slice(0, 200)}`);
+    }
+  }
+  for (const shard of shards) {
+    const n = shard.id.number;
+    const accepted = server.resumeLog.filter((resume) => resume.shard === n).map((resume) => resume.session);
+    let at = 0;
+    for (const { session } of recorder.resumes.filter((resume) => resume.shard === n)) {
+      at = accepted.indexOf(session, at) + 1;
+      if (at === 0) problems.push(`observer: shard ${n} completed a resume of ${session.slice(0, 8)} the gateway did not accept (in that order)`);
+    }
+    const identified = Object.values(server.sessions).filter((session) => session.shard === n).length;
+    const sentIdentifies = recorder.identifies.filter((id) => id === n).length;
+    if (sentIdentifies < identified) problems.push(`observer: shard ${n} sent ${sentIdentifies} IDENTIFYs, the gateway began ${identified} sessions`);
+    const now = shard.session;
+    const current = recorder.currentSession(n);
+    const last = current === undefined ? undefined : recorder.sessions.get(current)?.sequences.at(-1)?.[1];
+    if (now?.id !== current || now?.sequence !== last) problems.push(`observer: shard ${n} is at ${now?.id.slice(0, 8)}:${now?.sequence}, the observer says ${current?.slice(0, 8)}:${last}`);
+  }
+  return problems;
+}
+
+/**
  * Runs the soak and checks it.
  *
  * @example
@@ -181,6 +224,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     timeouts: { connect: 2_000, hello: 4_000, ready: 6_000 },
     backoff: { initial: 200, max: 2_000, jitter: true },
   });
+  const recorder = new Recorder();
+  for (const shard of shards) shard.observe(recorder);
   const read = new Map<Shard, SessionRead[]>(shards.map((shard) => [shard, []]));
   const errorsByKind: Record<string, number> = {};
   let dispatchesRead = 0;
@@ -235,6 +280,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const end = memory();
   commanding = false;
   const server = await gateway.request('report');
+  // In the same turn as the shards' own view, so no dispatch arrives between the two.
+  problems.push(...observerProblems(recorder, server, shards));
   await closeAll(shards);
   await Promise.all([reading, sending]);
   await gateway.close();
@@ -277,6 +324,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     identifyRejectedForConcurrency: server.identifyRejectedForConcurrency,
     errorsByKind,
     commands,
+    observed: {
+      sessions: recorder.sessions.size,
+      sequences: [...recorder.sessions.values()].reduce((sum, { sequences }) => sum + sequences.reduce((n, [first, last]) => n + last - first + 1, 0), 0),
+      resumes: recorder.resumes.length,
+      identifiesSent: recorder.identifies.length,
+    },
     heapMb: { warm: (warm ?? end).heap, end: end.heap, samples: heapSamples },
     rssMb: { warm: (warm ?? end).rss, end: end.rss },
     handles: { start: handlesStart, end: activeHandles() },

@@ -6,6 +6,8 @@
 import { GatewayDispatchEvents } from 'discord-api-types/v10';
 import { FakeGateway } from '../../src/testing/index.js';
 import type { ChaosHandle, FakeGatewayOptions, FaultType } from '../../src/testing/index.js';
+import { toRanges } from '../support/recorder.js';
+import type { Ranges } from '../support/recorder.js';
 
 /** What the harness can ask. */
 export type GatewayRequest =
@@ -39,6 +41,10 @@ export interface GatewayReport {
   /** Closes the simulator imposed on its own (not a fault): 4008, 4002, 4009… each one a client bug. */
   readonly imposedCloses: readonly { readonly code: number; readonly reason: string }[];
   readonly commandsReceived: number;
+  /** Every session an IDENTIFY began: its shard and the sequences sent in it, as runs. */
+  readonly sessions: Readonly<Record<string, { readonly shard: number; readonly sequences: Ranges }>>;
+  /** Accepted RESUMEs, in order. */
+  readonly resumeLog: readonly { readonly shard: number; readonly session: string }[];
 }
 
 /** Close reasons of server closes that a fault caused. */
@@ -63,7 +69,16 @@ function report(gateway: FakeGateway): GatewayReport {
             : null;
     if (cause !== null) sessionEndingFaults[cause] = (sessionEndingFaults[cause] ?? 0) + 1;
   }
+  const sent = new Map<string, number[]>();
+  for (const entry of log.ofType('dispatch')) {
+    const sequences = sent.get(entry.session);
+    if (sequences === undefined) sent.set(entry.session, [entry.sequence]);
+    else sequences.push(entry.sequence);
+  }
+  const sessions = Object.fromEntries(log.ofType('identify').map((entry) => [entry.session, { shard: entry.shard, sequences: toRanges(sent.get(entry.session) ?? []) }]));
   return {
+    sessions,
+    resumeLog: log.ofType('resume').map(({ shard, session }) => ({ shard, session })),
     faults,
     identifies: log.ofType('identify').length,
     resumes: log.ofType('resume').length,
