@@ -1,7 +1,8 @@
 /**
- * Shard: one gateway connection you pull events from. It identifies through a queue or
- * resumes a session, heartbeats, follows op 1/7/9 and close codes, reconnects with
- * backoff, and hands every message to the consumer in order, exactly once.
+ * Shard: one gateway connection you pull events from. It owns the connection's lifecycle:
+ * connect, HELLO, identify through a queue or resume, heartbeats, op 1/7/9, close codes and
+ * reconnects. What follows a disconnect is decided in disconnect.ts, the session rules live
+ * in session-tracker.ts and the consumer's buffer in inbox.ts.
  */
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import type { GatewayHelloData, GatewayReadyDispatchData, GatewayReceivePayload } from 'discord-api-types/v10';
@@ -510,8 +511,8 @@ export class Shard {
   }
 
   /**
-   * A whole payload, or null after queueing a `Deserializing` error for text that is not one.
-   * Text that is not JSON at all also replaces the connection: on a compressed transport it
+   * A whole payload, or null after queueing an error (MESSAGE_NOT_JSON, NOT_A_PAYLOAD) for
+   * text that is not one. Text that is not JSON at all also replaces the connection: on a compressed transport it
    * means the context may be out of step, and a resume re-sends any dispatch it hid.
    */
   #parse(connection: Connection, text: string): GatewayReceivePayload | null {
