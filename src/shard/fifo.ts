@@ -54,6 +54,11 @@ export class Fifo<T> {
     return item;
   }
 
+  /** The oldest item without taking it, or undefined when none is buffered. */
+  peek(): T | undefined {
+    return this.#length === 0 ? undefined : this.#slots[this.#head];
+  }
+
   /** Whether any buffered item satisfies `predicate`. */
   some(predicate: (item: T) => boolean): boolean {
     for (let i = 0; i < this.#length; i++) {

@@ -8,13 +8,19 @@ import type { GatewayReceivePayload } from 'discord-api-types/v10';
 import type { ShardError } from './errors.js';
 import type { ShardEvent, ShardMessage } from './events.js';
 import { Fifo } from './fifo.js';
+import { Session } from './session.js';
 
-/** What the consumer is handed next, in arrival order. */
+/**
+ * What the consumer is handed next, in arrival order. `s` is the sequence the resume point
+ * moved to with the item, or -1; a `session` item is not handed out: it marks where the
+ * session began, changed or ended, so the session as taken follows the consumer.
+ */
 export type InboxItem =
   /** `payload` is null for dispatches not parsed on receipt: they are parsed when taken, if wanted. */
-  | { readonly kind: 'payload'; readonly text: string; readonly payload: GatewayReceivePayload | null; readonly wanted: boolean }
+  | { readonly kind: 'payload'; readonly text: string; readonly payload: GatewayReceivePayload | null; readonly wanted: boolean; readonly s: number }
   | { readonly kind: 'close'; readonly code: number | null; readonly reason: string }
-  | { readonly kind: 'error'; readonly error: ShardError };
+  | { readonly kind: 'error'; readonly error: ShardError; readonly s: number }
+  | { readonly kind: 'session'; readonly session: Session | null };
 
 /** What the inbox needs from its shard. */
 export interface InboxHost {
@@ -47,12 +53,24 @@ export class Inbox {
   /** This event-loop turn's read budget is spent: the socket is not read until the next turn. */
   #bursting = false;
   #framesThisTurn = 0;
+  /** The session as of the last item taken (its sequence apart, as it moves with nearly every item). */
+  #takenSession: Session | null;
+  #takenSequence: number;
   readonly #host: InboxHost;
   readonly #maxBuffered: number;
 
-  constructor(host: InboxHost, maxBuffered: number) {
+  constructor(host: InboxHost, maxBuffered: number, session: Session | null) {
     this.#host = host;
     this.#maxBuffered = maxBuffered;
+    this.#takenSession = session;
+    this.#takenSequence = session?.sequence ?? -1;
+  }
+
+  /** The session as of the last item taken: resuming it receives again everything not yet taken. */
+  get takenSession(): Session | null {
+    const session = this.#takenSession;
+    if (session === null || session.sequence === this.#takenSequence) return session;
+    return (this.#takenSession = session.withSequence(this.#takenSequence));
   }
 
   /** Whether the socket should not be read now. */
@@ -70,9 +88,9 @@ export class Inbox {
     return this.#take(() => this.#pollEvent(consume));
   }
 
-  /** The next raw message, taken or (peeking) left in place. */
-  message(consume: boolean): Promise<ShardMessage> {
-    return this.#take(() => this.#pollMessage(consume));
+  /** The next raw message, taken or (peeking) left in place; `wantedOnly` skips what `event` would. */
+  message(consume: boolean, wantedOnly = false): Promise<ShardMessage> {
+    return this.#take(() => this.#pollMessage(consume, wantedOnly));
   }
 
   /** Queues an item and wakes a waiting reader; a full buffer stops reading. */
@@ -110,9 +128,13 @@ export class Inbox {
     return this.#items.some(predicate);
   }
 
-  /** Drops every buffered payload (closes and errors stay), for a rewind that will receive them again. */
-  dropPayloads(): void {
+  /**
+   * Drops every buffered payload (the rest stays) for a rewind that will receive them again
+   * after `sequence`, which the session as taken goes back to.
+   */
+  dropPayloads(sequence: number): void {
     this.#items.retain((item) => item.kind !== 'payload');
+    this.#takenSequence = Math.min(this.#takenSequence, sequence);
     this.#readIfCaughtUp();
   }
 
@@ -170,31 +192,51 @@ export class Inbox {
   }
 
   /** The next message if one is buffered; consumes it unless peeking. */
-  #pollMessage(consume: boolean): ShardMessage | undefined {
-    const item = this.#peeked?.item ?? this.#shift();
-    if (item === undefined) return undefined;
-    this.#peeked = consume ? null : { item, event: undefined };
-    switch (item.kind) {
-      case 'payload':
-        return { type: 'text', text: item.text };
-      case 'close':
-        return { type: 'close', code: item.code, reason: item.reason };
-      case 'error':
-        return { type: 'error', error: item.error };
+  #pollMessage(consume: boolean, wantedOnly: boolean): ShardMessage | undefined {
+    for (;;) {
+      const item = this.#peeked?.item ?? this.#shift();
+      if (item === undefined) return undefined;
+      this.#peeked = null;
+      if (wantedOnly && item.kind === 'payload' && !item.wanted) continue;
+      if (!consume) this.#peeked = { item, event: undefined };
+      return item.kind === 'payload'
+        ? { type: 'text', text: item.text }
+        : item.kind === 'close'
+          ? { type: 'close', code: item.code, reason: item.reason }
+          : { type: 'error', error: item.error };
     }
   }
 
-  /** Takes the oldest buffered item, or undefined when none is; throws once the stream has ended. */
-  #shift(): InboxItem | undefined {
+  /**
+   * Takes the oldest item to hand out, or undefined when none is buffered; throws once the
+   * stream has ended. Session marks are applied as they are passed, and so is one right
+   * after the item taken (READY's), so a taken READY counts as its session's start.
+   */
+  #shift(): Exclude<InboxItem, { kind: 'session' }> | undefined {
     this.#host.start();
-    const item = this.#items.shift();
-    if (item !== undefined) {
+    for (;;) {
+      const item = this.#items.shift();
+      if (item === undefined) break;
+      if (item.kind === 'session') {
+        this.#takeSession(item.session);
+        continue;
+      }
+      if (item.kind !== 'close' && item.s > this.#takenSequence) this.#takenSequence = item.s;
+      for (let next = this.#items.peek(); next?.kind === 'session'; next = this.#items.peek()) {
+        this.#takeSession(next.session);
+        this.#items.shift();
+      }
       this.#readIfCaughtUp();
       return item;
     }
     const ended = this.#host.ended();
     if (ended !== null) throw ended;
     return undefined;
+  }
+
+  #takeSession(session: Session | null): void {
+    this.#takenSession = session;
+    this.#takenSequence = session?.sequence ?? -1;
   }
 
   /** Reads the socket again once a consumer that was behind has taken half the buffer. */

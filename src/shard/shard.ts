@@ -124,7 +124,9 @@ export class Shard {
     this.#queue = this.config.queue ?? defaultQueue(config);
     this.#session = new SessionTracker(this.config.session, this.config.allowInsecureUrls, {
       sessionChanged: () => {
-        if (this.#observers.length !== 0) notify(this.#observers, 'sessionChanged', this, this.session);
+        const session = this.session;
+        this.#inbox.push({ kind: 'session', session });
+        if (this.#observers.length !== 0) notify(this.#observers, 'sessionChanged', this, session);
       },
       // On the receive path: free when nobody observes.
       sequenceChanged: (sequence) => {
@@ -139,6 +141,7 @@ export class Shard {
         readingChanged: () => this.#applyReading(),
       },
       this.config.maxBufferedMessages,
+      this.config.session,
     );
   }
 
@@ -150,6 +153,21 @@ export class Shard {
   /** The session to resume (id, last sequence, resume URL), or null before READY and after it ended. */
   get session(): Session | null {
     return this.#session.session;
+  }
+
+  /**
+   * The session as of the last item taken (or peeked) by the consumer, where {@link Shard.session}
+   * is as of the last message received. Resuming it receives again everything still buffered,
+   * so a host that forwards events (a worker, a bus) saves this one: nothing it did not hand
+   * on is lost.
+   *
+   * @example
+   * const event = await shard.nextEvent();
+   * forward(event);
+   * checkpoint(shard.takenSession);
+   */
+  get takenSession(): Session | null {
+    return this.#inbox.takenSession;
   }
 
   /** The current connection's command ratelimiter, or null when disconnected or disabled. */
@@ -215,6 +233,20 @@ export class Shard {
    */
   nextMessage(): Promise<ShardMessage> {
     return this.#inbox.message(true);
+  }
+
+  /**
+   * The next item {@link Shard.nextEvent} would yield, unparsed: a wanted dispatch or other
+   * payload as its JSON text, a close or an error. For forwarding events elsewhere (another
+   * thread, a bus) where they are parsed once, at the far end.
+   *
+   * @throws the same as {@link Shard.nextEvent}.
+   * @example
+   * const message = await shard.nextWantedMessage();
+   * if (message.type === 'text') port.postMessage(message.text);
+   */
+  nextWantedMessage(): Promise<ShardMessage> {
+    return this.#inbox.message(true, true);
   }
 
   /**
@@ -333,8 +365,8 @@ export class Shard {
   }
 
   /** Queues an error item for the consumer and tells the observers. */
-  #reportError(error: ShardError): void {
-    this.#inbox.push({ kind: 'error', error });
+  #reportError(error: ShardError, s = -1): void {
+    this.#inbox.push({ kind: 'error', error, s });
     if (this.#observers.length !== 0) notify(this.#observers, 'error', this, error);
   }
 
@@ -466,7 +498,7 @@ export class Shard {
       this.#reportError(new ShardError('SEQUENCE_REPEATED', `a dispatch repeated sequence ${s} (already at ${this.#session.sequence}): skipped`));
       return;
     }
-    this.#inbox.push({ kind: 'payload', text, payload: parsed, wanted: this.#wanted(DISPATCH, t) });
+    this.#inbox.push({ kind: 'payload', text, payload: parsed, wanted: this.#wanted(DISPATCH, t), s });
   }
 
   /** Control messages, READY, RESUMED and whatever the peek could not read: parsed, checked, acted on. */
@@ -484,7 +516,8 @@ export class Shard {
       this.#drop(connection, { kind: 'InvalidPayload', problem });
       return;
     }
-    this.#inbox.push({ kind: 'payload', text, payload, wanted: this.#wanted(payload.op, payload.t) });
+    const s = payload.t === GatewayDispatchEvents.Resumed && isSequence(payload.s) ? payload.s : -1;
+    this.#inbox.push({ kind: 'payload', text, payload, wanted: this.#wanted(payload.op, payload.t), s });
     this.#handle(connection, payload);
   }
 
@@ -505,9 +538,10 @@ export class Shard {
   #onOversized(error: InflatedSizeError): void {
     const head = peekPayload(error.head);
     const dispatch = head !== null && head.op === DISPATCH && isSequence(head.s) ? head : null;
-    if (dispatch !== null) this.#session.advance(dispatch.s as number);
+    const counted = dispatch !== null && this.#session.advance(dispatch.s as number);
     const what = dispatch === null ? '' : ` (${String(dispatch.t)}, sequence ${String(dispatch.s)})`;
-    this.#reportError(new ShardError('MESSAGE_TOO_LARGE', `${error.message}${what}; raise maxInflatedSize to receive it`, { cause: error }));
+    const message = `${error.message}${what}; raise maxInflatedSize to receive it`;
+    this.#reportError(new ShardError('MESSAGE_TOO_LARGE', message, { cause: error }), counted ? (dispatch.s as number) : -1);
   }
 
   /**
@@ -559,7 +593,7 @@ export class Shard {
     if (!isSequence(s) || this.#closed || this.#fatal) return false;
     if (this.#inbox.holds((item) => item.kind === 'payload' && item.payload?.t === GatewayDispatchEvents.Ready)) return false;
     if (!this.#session.rewindBefore(s)) return false;
-    this.#inbox.dropPayloads();
+    this.#inbox.dropPayloads(s - 1);
     const connection = this.#connection;
     if (connection !== null) this.#drop(connection, { kind: 'InvalidPayload', problem: 'a dispatch that was not whole JSON' });
     return true;
