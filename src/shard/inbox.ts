@@ -8,7 +8,7 @@ import type { GatewayReceivePayload } from 'discord-api-types/v10';
 import type { ShardError } from './errors.js';
 import type { ShardEvent, ShardMessage } from './events.js';
 import { Fifo } from './fifo.js';
-import { Session } from './session.js';
+import type { Session } from './session.js';
 
 /**
  * What the consumer is handed next, in arrival order. `s` is the sequence the resume point

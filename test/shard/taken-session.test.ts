@@ -29,7 +29,10 @@ describe('the session as taken', () => {
       const sessionId = g.sessions()[0]?.id;
       expect(first.takenSession).toMatchObject({ id: sessionId, sequence: 1 });
       // Interleaved with dispatches nobody wants, which move the resume point all the same.
-      for (let i = 1; i <= 20; i++) g.dispatch(0, 'INTERACTION_CREATE', { id: String(i) }), g.dispatch(0, 'CHANNEL_CREATE', { id: `c${i}`, guild_id: '1' });
+      for (let i = 1; i <= 20; i++) {
+        g.dispatch(0, 'INTERACTION_CREATE', { id: String(i) });
+        g.dispatch(0, 'CHANNEL_CREATE', { id: `c${i}`, guild_id: '1' });
+      }
       const lastSent = Math.max(...g.log.sequencesSent(sessionId as string));
       await until(() => first.session?.sequence === lastSent);
       const taken = [];
