@@ -22,6 +22,9 @@ export type InboxItem =
   | { readonly kind: 'error'; readonly error: ShardError; readonly s: number }
   | { readonly kind: 'session'; readonly session: Session | null };
 
+/** An item the consumer is handed: anything but a session mark. */
+type Handout = Exclude<InboxItem, { kind: 'session' }>;
+
 /** What the inbox needs from its shard. */
 export interface InboxHost {
   /** The first read starts the shard. */
@@ -46,7 +49,7 @@ const READ_BURST = 1024;
 export class Inbox {
   readonly #items = new Fifo<InboxItem>();
   /** An item a peek waited for but left in place, with its event once converted (parsed once). */
-  #peeked: { readonly item: InboxItem; readonly event: ShardEvent | undefined } | null = null;
+  #peeked: { readonly item: Handout; readonly event: ShardEvent | undefined } | null = null;
   #wake: (() => void) | null = null;
   /** The consumer is behind: the socket is not read until it catches up. */
   #backlogged = false;
@@ -212,7 +215,7 @@ export class Inbox {
    * stream has ended. Session marks are applied as they are passed, and so is one right
    * after the item taken (READY's), so a taken READY counts as its session's start.
    */
-  #shift(): Exclude<InboxItem, { kind: 'session' }> | undefined {
+  #shift(): Handout | undefined {
     this.#host.start();
     for (;;) {
       const item = this.#items.shift();
