@@ -48,4 +48,9 @@ export type { PerShardConfig, RecommendedConfig, ShardPlan } from './fleet/plan.
 export { GatewayBotError, fetchGatewayBot } from './fleet/gateway-bot.js';
 export type { GatewayBotErrorKind } from './fleet/gateway-bot.js';
 export { ShardEventStream, ShardMessageStream } from './fleet/merged-stream.js';
+export { WorkerFleet } from './workers/worker-fleet.js';
+export type { WorkerFleetItem, WorkerFleetOptions, WorkerFleetShards, WorkerInfo } from './workers/worker-fleet.js';
+export { WorkerShardHandle } from './workers/handle.js';
+export type { WorkerModule } from './workers/module.js';
+export type { LatencySnapshot } from './workers/protocol.js';
 export type { EventSource, MessageSource, ShardEventItem, ShardMessageItem } from './fleet/merged-stream.js';

@@ -6,8 +6,9 @@
 /** The group of what went wrong. Only `FatallyClosed` ends a shard; the others are followed by a reconnect or skip one message (see `ShardError.reconnecting`). */
 export type ShardErrorKind =
   /**
-   * The server closed with a code that reconnecting cannot fix (4004, 4010–4014), or
-   * `maxIdentifyFailures` IDENTIFY attempts in a row ended before READY.
+   * The server closed with a code that reconnecting cannot fix (4004, 4010–4014),
+   * `maxIdentifyFailures` IDENTIFY attempts in a row ended before READY, or a WorkerFleet gave
+   * up on the worker holding the shard.
    */
   | 'FatallyClosed'
   /** Opening the websocket failed or timed out. */
@@ -32,7 +33,9 @@ export type ShardErrorKind =
   /** The shard was closed with `close()`: thrown by the pull methods once the stream is drained. */
   | 'Closed'
   /** Something other than a `ShardError` ended a shard's stream: a bug to report. */
-  | 'Unexpected';
+  | 'Unexpected'
+  /** The worker thread holding the shard exited without being asked (a WorkerFleet restarts it). */
+  | 'Worker';
 
 /**
  * One stable, machine-readable code per situation a shard reports, to branch on or count;
@@ -82,7 +85,15 @@ export type ShardErrorCode =
   /** The shard was closed with `close()`: thrown by the pull methods once the stream is drained. */
   | 'SHARD_CLOSED'
   /** A merged stream's member ended with something other than a `ShardError` (a bug, or an `EventSource` handle that rejected with another error): it leaves the stream. */
-  | 'UNEXPECTED';
+  | 'UNEXPECTED'
+  /**
+   * The WorkerFleet worker holding the shard exited without being asked: it is started again
+   * and the shard resumes. A command not yet confirmed written rejects with it (it may or may
+   * not have gone out).
+   */
+  | 'WORKER_EXITED'
+  /** The WorkerFleet worker holding the shard kept exiting, past `restarts.max` in `restarts.windowMs`: the shard ends. */
+  | 'WORKER_GAVE_UP';
 
 const CODES: Readonly<Record<ShardErrorCode, readonly [kind: ShardErrorKind, reconnecting: boolean]>> = {
   CONNECT_FAILED: ['Connecting', true],
@@ -107,6 +118,8 @@ const CODES: Readonly<Record<ShardErrorCode, readonly [kind: ShardErrorKind, rec
   SEND_AFTER_CLOSE: ['Sending', false],
   SHARD_CLOSED: ['Closed', false],
   UNEXPECTED: ['Unexpected', false],
+  WORKER_EXITED: ['Worker', true],
+  WORKER_GAVE_UP: ['FatallyClosed', false],
 };
 
 /**

@@ -1,0 +1,489 @@
+/**
+ * WorkerFleet: shards spread over supervised worker threads, read as one stream on the main
+ * thread. The main thread owns the identify queue and, per shard, the session as of the last
+ * batch it received; a worker that exits unasked is started again and its shards resume
+ * from there, so the loop sees every event once and no identify is spent.
+ */
+import { availableParallelism } from 'node:os';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
+import { ConfigError, resolveShardConfig } from '../config.js';
+import type { ShardConfig } from '../config.js';
+import { shardConfigToData } from '../config-data.js';
+import { planRange, planRecommended } from '../fleet/plan.js';
+import type { RecommendedConfig } from '../fleet/plan.js';
+import { InMemoryQueue } from '../queue/in-memory-queue.js';
+import type { Queue } from '../queue/queue.js';
+import { CloseFrame } from '../shard/close-codes.js';
+import { backoffDelay } from '../shard/disconnect.js';
+import { ShardError } from '../shard/errors.js';
+import type { ShardEvent } from '../shard/events.js';
+import { Fifo } from '../shard/fifo.js';
+import { Session } from '../shard/session.js';
+import { ShardId } from '../shard/shard-id.js';
+import { WorkerShardHandle } from './handle.js';
+import type { ShardReport } from './handle.js';
+import type { CrossedError, CrossedItem, FleetMessage, WorkerInit, WorkerMessage } from './protocol.js';
+import { startWorker } from './spawn.js';
+
+/** Which shards a WorkerFleet runs. */
+export type WorkerFleetShards = { readonly total: number; readonly start?: number; readonly end?: number } | { readonly recommended: true };
+
+/** Options of a {@link WorkerFleet}. */
+export interface WorkerFleetOptions {
+  /** How many worker threads; default `os.availableParallelism()`, never more than there are shards. */
+  readonly workers?: number;
+  /**
+   * `{ total }` for all shards of a total, `{ total, start, end }` for the range [start, end),
+   * `{ recommended: true }` for the count `GET /gateway/bot` recommends (through `config.restUrl`).
+   */
+  readonly shards: WorkerFleetShards;
+  /**
+   * The config every shard gets. It crosses threads as plain data (token included), so it
+   * holds no functions: per-shard config comes from the module's `configureShard`.
+   */
+  readonly config: RecommendedConfig;
+  /** Sessions to resume instead of identifying, by shard id (as `close` returned them). */
+  readonly sessions?: ReadonlyMap<number, Session>;
+  /** A module loaded in every worker (see `WorkerModule`): an event handler and per-shard config. */
+  readonly module?: URL | string;
+  /**
+   * The identify queue of every shard, on the main thread; default `config.queue`, else an
+   * `InMemoryQueue` sized from `/gateway/bot` when recommended, else one with concurrency 1.
+   */
+  readonly queue?: Queue;
+  /** A worker that exits more than `max` times within `windowMs` is given up on; default 5 in 60 s. */
+  readonly restarts?: { readonly max?: number; readonly windowMs?: number };
+  /** Memory limits of each worker thread; one that runs out exits, and is restarted. */
+  readonly resourceLimits?: ResourceLimits;
+}
+
+/** One worker thread of a fleet, as `fleet.workers` lists it. */
+export interface WorkerInfo {
+  readonly index: number;
+  /** The current thread's id, or -1 while it is being restarted or after it ended. */
+  readonly threadId: number;
+  readonly shardIds: readonly number[];
+  /** How many times it was started again after exiting unasked. */
+  readonly restarts: number;
+  /** The current thread, or null while it is being restarted or after it ended. */
+  readonly thread: Worker | null;
+}
+
+/** An item of a WorkerFleet's stream: the same shape as a merged stream's, with a handle for the shard. */
+export interface WorkerFleetItem {
+  readonly shard: WorkerShardHandle;
+  readonly event: ShardEvent;
+}
+
+/** Items taken by the loop between two credits sent back to a worker. */
+const CREDIT_EVERY = 512;
+/** How long a closing worker has to close its shards before it is terminated. */
+const CLOSE_TIMEOUT_MS = 10_000;
+const RESTART_BACKOFF = { initial: 500, max: 10_000, jitter: false };
+
+/** A received item, in the fleet's buffer until the loop takes it. */
+interface Entry {
+  readonly slot: Slot | null;
+  readonly generation: number;
+  readonly shard: number;
+  readonly text: string | null;
+  readonly other: CrossedItem | null;
+}
+
+/** A command on its way to a worker. */
+interface PendingCommand {
+  readonly shard: number;
+  readonly json: string;
+  readonly resolve: () => void;
+  readonly reject: (error: ShardError) => void;
+  posted: boolean;
+}
+
+/** One worker position: its shards, and the thread currently filling it. */
+interface Slot {
+  readonly index: number;
+  readonly shardIds: readonly number[];
+  thread: Worker | null;
+  /** Bumped with every thread, so messages and credits of an old one are told apart. */
+  generation: number;
+  restarts: number;
+  /** When it exited unasked, within the restart window. */
+  exits: number[];
+  lastError: string | null;
+  readonly tickets: Map<number, AbortController>;
+  /** Commands not yet confirmed: posted to the thread, or waiting for one while it restarts. */
+  readonly commands: Map<number, PendingCommand>;
+  /** Items taken by the loop and not yet credited. */
+  taken: number;
+  restartTimer: NodeJS.Timeout | null;
+  gaveUp: boolean;
+  exited: Promise<void>;
+}
+
+const positiveInteger = (name: string, value: unknown): number => {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new ConfigError(name, `must be an integer of at least 1, got ${String(value)}`);
+  return value;
+};
+
+/** The part of the fleet's config that crosses to the workers: no REST URL, and no queue (the fleet's stays here). */
+function crossingConfig(config: RecommendedConfig, gatewayUrl?: string): ShardConfig {
+  const copy: RecommendedConfig = { ...config, ...(gatewayUrl === undefined ? {} : { gatewayUrl }) };
+  delete copy.restUrl;
+  delete copy.queue;
+  return copy;
+}
+
+const errorFrom = (crossed: CrossedError): ShardError => new ShardError(crossed.code, crossed.message, crossed.closeCode === undefined ? undefined : { closeCode: crossed.closeCode });
+
+/**
+ * Shards on worker threads, one loop on the main thread. Events cross as text in batches
+ * after the `eventTypes` filter ran in the worker, and are parsed once, here. Nothing starts
+ * until the fleet is constructed; iterate it like a merged stream.
+ *
+ * @throws ConfigError (from the constructor) naming a bad option; errors of `GET /gateway/bot`
+ *   (recommended) reject the first `next()`.
+ * @example
+ * const fleet = new WorkerFleet({ workers: 2, shards: { total: 16 }, config: { token, intents } });
+ * for await (const { shard, event } of fleet) {
+ *   if (event.t === 'MESSAGE_CREATE') console.log(shard.id.number, event.d.content);
+ * }
+ * const sessions = await fleet.close(CloseFrame.RESUME); // for the next fleet's `sessions`
+ */
+export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
+  readonly #options: WorkerFleetOptions;
+  readonly #maxRestarts: number;
+  readonly #restartWindowMs: number;
+  readonly #buffer = new Fifo<Entry>();
+  readonly #handles = new Map<number, WorkerShardHandle>();
+  readonly #reports = new Map<number, ShardReport>();
+  readonly #ended = new Set<number>();
+  #slots: Slot[] = [];
+  #queue: Queue | null = null;
+  #total = 0;
+  /** What each worker's shards are built from, before their sessions are added. */
+  #crossing: ShardConfig;
+  #wake: (() => void) | null = null;
+  #nextRequest = 1;
+  #closing: Promise<Map<number, Session>> | null = null;
+  readonly #started: Promise<void>;
+  #startError: Error | null = null;
+
+  /**
+   * @throws ConfigError naming a bad option (workers, shards, config, restarts, module).
+   */
+  constructor(options: WorkerFleetOptions) {
+    this.#options = options;
+    if (options.workers !== undefined) positiveInteger('workers', options.workers);
+    this.#maxRestarts = options.restarts?.max ?? 5;
+    this.#restartWindowMs = options.restarts?.windowMs ?? 60_000;
+    if (!Number.isInteger(this.#maxRestarts) || this.#maxRestarts < 0) throw new ConfigError('restarts.max', `must be an integer of at least 0, got ${String(this.#maxRestarts)}`);
+    positiveInteger('restarts.windowMs', this.#restartWindowMs);
+    const shardConfig = crossingConfig(options.config);
+    resolveShardConfig(shardConfig); // a bad option fails here, not in a worker
+    if ('total' in options.shards) {
+      const { total, start = 0, end = total } = options.shards;
+      planRange({ start, end }, total, shardConfig); // the same RangeErrors as createRange
+    } else if (options.shards.recommended !== true) {
+      throw new ConfigError('shards', 'must be { total }, { total, start, end } or { recommended: true }');
+    }
+    if (options.module !== undefined && !URL.canParse(options.module.toString())) throw new ConfigError('module', `must be a URL (new URL('./handler.js', import.meta.url)), got ${String(options.module)}`);
+    this.#crossing = shardConfig;
+    this.#started = this.#start().catch((error: unknown) => {
+      this.#startError = error instanceof Error ? error : new Error(String(error));
+      this.#wakeLoop();
+    });
+  }
+
+  /** The worker threads, with the shards each holds and how often it was restarted. */
+  get workers(): readonly WorkerInfo[] {
+    return this.#slots.map((slot) => ({ index: slot.index, threadId: slot.thread?.threadId ?? -1, shardIds: slot.shardIds, restarts: slot.restarts, thread: slot.thread }));
+  }
+
+  /** The handle of every shard, by id (empty until the fleet has planned its shards). */
+  get shards(): ReadonlyMap<number, WorkerShardHandle> {
+    return this.#handles;
+  }
+
+  async #start(): Promise<void> {
+    const options = this.#options;
+    let ids: number[];
+    let queue = options.queue ?? options.config.queue;
+    if ('total' in options.shards) {
+      const { total, start = 0, end = total } = options.shards;
+      this.#total = total;
+      ids = Array.from({ length: end - start }, (_, i) => start + i);
+    } else {
+      const plans = await planRecommended(options.config);
+      this.#total = plans[0]?.id.total ?? 1;
+      ids = plans.map((plan) => plan.id.number);
+      queue ??= plans[0]?.config.queue;
+      this.#crossing = crossingConfig(options.config, plans[0]?.config.gatewayUrl);
+    }
+    this.#queue = queue ?? new InMemoryQueue(1);
+    const count = Math.min(options.workers ?? availableParallelism(), ids.length);
+    for (const id of ids) {
+      const report: ShardReport = { state: { kind: 'Disconnected', attempts: 0 }, latency: { average: null, recent: [], heartbeats: 0 }, session: options.sessions?.get(id) ?? null };
+      this.#reports.set(id, report);
+      this.#handles.set(id, new WorkerShardHandle(new ShardId(id, this.#total), ids.indexOf(id) % count, report, (json) => this.#send(id, json)));
+    }
+    this.#slots = Array.from({ length: count }, (_, index) => ({
+      index,
+      shardIds: ids.filter((_, at) => at % count === index),
+      thread: null,
+      generation: 0,
+      restarts: 0,
+      exits: [],
+      lastError: null,
+      tickets: new Map(),
+      commands: new Map(),
+      taken: 0,
+      restartTimer: null,
+      gaveUp: false,
+      exited: Promise.resolve(),
+    }));
+    for (const slot of this.#slots) this.#spawn(slot);
+  }
+
+  /** Starts a thread for `slot`, its shards resuming from their last received sessions. */
+  #spawn(slot: Slot): void {
+    slot.restartTimer = null;
+    slot.generation += 1;
+    const generation = slot.generation;
+    const init: WorkerInit = {
+      index: slot.index,
+      total: this.#total,
+      shards: slot.shardIds.map((id) => ({ id, config: shardConfigToData({ ...this.#crossing, session: this.#reports.get(id)?.session ?? undefined }, { includeToken: true }) })),
+      module: this.#options.module === undefined ? null : this.#options.module.toString(),
+    };
+    const thread = startWorker(init, this.#options.resourceLimits);
+    slot.thread = thread;
+    let exited!: () => void;
+    slot.exited = new Promise((resolve) => (exited = resolve));
+    thread.on('message', (message: WorkerMessage) => {
+      if (slot.generation === generation) this.#onMessage(slot, message);
+    });
+    thread.on('error', (error: Error) => {
+      slot.lastError = error.stack ?? error.message;
+    });
+    thread.on('exit', (code: number) => {
+      exited();
+      if (slot.generation === generation) this.#onExit(slot, code);
+    });
+    for (const [request, command] of slot.commands) this.#postCommand(slot, request, command);
+  }
+
+  #postCommand(slot: Slot, request: number, command: PendingCommand): void {
+    command.posted = true;
+    this.#post(slot, { type: 'send', request, shard: command.shard, json: command.json });
+  }
+
+  /** Rejects the commands of `slot` that were posted (to a thread that exited), that wait for a thread, or all. */
+  #rejectCommands(slot: Slot, error: ShardError, which: 'posted' | 'waiting' | 'all'): void {
+    for (const [request, command] of slot.commands) {
+      if ((which === 'posted' && !command.posted) || (which === 'waiting' && command.posted)) continue;
+      slot.commands.delete(request);
+      command.reject(error);
+    }
+  }
+
+  #post(slot: Slot, message: FleetMessage): void {
+    slot.thread?.postMessage(message);
+  }
+
+  #onMessage(slot: Slot, message: WorkerMessage): void {
+    switch (message.type) {
+      case 'batch':
+        return this.#onBatch(slot, message);
+      case 'identify':
+        return this.#admit(slot, message.ticket, message.shard);
+      case 'identify-abort':
+        return slot.tickets.get(message.ticket)?.abort();
+      case 'sent': {
+        const command = slot.commands.get(message.request);
+        slot.commands.delete(message.request);
+        if (message.error === null) command?.resolve();
+        else command?.reject(errorFrom(message.error));
+        return;
+      }
+      case 'closed':
+        return;
+    }
+  }
+
+  #onBatch(slot: Slot, batch: Extract<WorkerMessage, { type: 'batch' }>): void {
+    let other = 0;
+    const { generation } = slot;
+    for (let i = 0; i < batch.shards.length; i++) {
+      const text = batch.texts[i] ?? null;
+      this.#buffer.push({ slot, generation, shard: batch.shards[i] as number, text, other: text === null ? (batch.others[other++] ?? null) : null });
+    }
+    for (const [shard, session] of batch.sessions) {
+      const report = this.#reports.get(shard);
+      if (report !== undefined) report.session = session === null ? null : Session.fromJSON(session);
+    }
+    for (const [shard, state, latency] of batch.statuses) {
+      const report = this.#reports.get(shard);
+      if (report === undefined) continue;
+      report.state = state;
+      report.latency = latency;
+    }
+    if (batch.shards.length !== 0) this.#wakeLoop();
+  }
+
+  /** A worker's shard asks for its identify turn: the fleet's queue decides, on this thread. */
+  #admit(slot: Slot, ticket: number, shard: number): void {
+    const abort = new AbortController();
+    slot.tickets.set(ticket, abort);
+    const { generation } = slot;
+    (this.#queue as Queue).enqueue(shard, abort.signal).then(
+      () => {
+        if (slot.tickets.delete(ticket) && slot.generation === generation) this.#post(slot, { type: 'identify-granted', ticket });
+      },
+      (error: unknown) => {
+        if (!slot.tickets.delete(ticket) || abort.signal.aborted || slot.generation !== generation) return;
+        this.#post(slot, { type: 'identify-failed', ticket, message: error instanceof Error ? error.message : String(error) });
+      },
+    );
+  }
+
+  #onExit(slot: Slot, code: number): void {
+    slot.thread = null;
+    for (const abort of slot.tickets.values()) abort.abort();
+    slot.tickets.clear();
+    const why = slot.lastError === null ? `exit code ${code}` : `exit code ${code}: ${slot.lastError.split('\n')[0] ?? ''}`;
+    slot.lastError = null;
+    this.#rejectCommands(slot, new ShardError('WORKER_EXITED', `worker ${slot.index} exited (${why}) before confirming the command was sent; it may or may not have gone out`), 'posted');
+    if (this.#closing !== null) {
+      this.#wakeLoop();
+      return;
+    }
+    const now = performance.now();
+    slot.exits = [...slot.exits.filter((at) => now - at < this.#restartWindowMs), now];
+    const live = slot.shardIds.filter((id) => !this.#ended.has(id));
+    if (slot.exits.length > this.#maxRestarts) {
+      slot.gaveUp = true;
+      this.#rejectCommands(slot, new ShardError('SEND_AFTER_CLOSE', `worker ${slot.index} was given up`), 'all');
+      const message = `worker ${slot.index} exited ${slot.exits.length} times within ${this.#restartWindowMs} ms (last: ${why}): given up, its shards end`;
+      for (const id of live) this.#pushItem(id, { type: 'error', error: { code: 'WORKER_GAVE_UP', message } });
+      this.#wakeLoop();
+      return;
+    }
+    const delay = backoffDelay(slot.exits.length, RESTART_BACKOFF);
+    for (const id of live) {
+      const message = `worker ${slot.index} exited (${why}): starting it again in ${delay} ms; shard ${id} resumes where the main thread's events end`;
+      this.#pushItem(id, { type: 'error', error: { code: 'WORKER_EXITED', message } });
+    }
+    this.#wakeLoop();
+    slot.restarts += 1;
+    slot.restartTimer = setTimeout(() => this.#spawn(slot), delay);
+  }
+
+  #pushItem(shard: number, other: CrossedItem): void {
+    this.#buffer.push({ slot: null, generation: 0, shard, text: null, other });
+  }
+
+  #send(shard: number, json: string): Promise<void> {
+    const handle = this.#handles.get(shard) as WorkerShardHandle;
+    const slot = this.#slots[handle.worker] as Slot;
+    if (this.#closing !== null) return Promise.reject(new ShardError('SEND_AFTER_CLOSE', `the fleet was closed`));
+    if (this.#ended.has(shard) || slot.gaveUp) return Promise.reject(new ShardError('SEND_AFTER_CLOSE', `shard ${handle.id.toString()} has ended`));
+    const request = this.#nextRequest++;
+    return new Promise<void>((resolve, reject) => {
+      const command: PendingCommand = { shard, json, resolve, reject, posted: false };
+      slot.commands.set(request, command);
+      // While the worker restarts, the command waits for the new one.
+      if (slot.thread !== null) this.#postCommand(slot, request, command);
+    });
+  }
+
+  #wakeLoop(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  /** Whether the stream is over: closed, or every shard ended, with nothing left to take. */
+  #finished(): boolean {
+    if (this.#buffer.length !== 0) return false;
+    if (this.#closing !== null) return this.#slots.every((slot) => slot.thread === null);
+    return this.#handles.size !== 0 && this.#ended.size === this.#handles.size;
+  }
+
+  /** The next item, once one is received; done once the fleet is closed and drained, or every shard ended. */
+  async next(): Promise<IteratorResult<WorkerFleetItem, undefined>> {
+    await this.#started;
+    if (this.#startError !== null) throw this.#startError;
+    for (;;) {
+      const entry = this.#buffer.shift();
+      if (entry !== undefined) return { value: this.#deliver(entry), done: false };
+      if (this.#finished()) return { value: undefined, done: true };
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  #deliver(entry: Entry): WorkerFleetItem {
+    const { slot } = entry;
+    if (slot !== null && slot.generation === entry.generation && slot.thread !== null) {
+      slot.taken += 1;
+      if (slot.taken >= CREDIT_EVERY || this.#buffer.length === 0) {
+        this.#post(slot, { type: 'consumed', count: slot.taken });
+        slot.taken = 0;
+      }
+    }
+    const shard = this.#handles.get(entry.shard) as WorkerShardHandle;
+    if (entry.text !== null) return { shard, event: JSON.parse(entry.text) as ShardEvent };
+    const other = entry.other as CrossedItem;
+    if (other.type === 'close') return { shard, event: { op: 'close', t: null, s: null, d: { code: other.code, reason: other.reason } } };
+    const error = errorFrom(other.error);
+    if (error.kind === 'FatallyClosed') this.#ended.add(entry.shard);
+    return { shard, event: { op: 'error', t: null, s: null, d: error } };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<WorkerFleetItem, undefined> {
+    return { next: () => this.next(), return: () => Promise.resolve({ value: undefined, done: true }) };
+  }
+
+  /**
+   * Closes every shard with `frame` in its worker, then the workers. Returns each shard's
+   * session as of the last batch received (for `sessions` of the next fleet, in this process
+   * or another) — empty unless `frame` keeps sessions resumable. Items already received can
+   * still be read; then the stream ends.
+   *
+   * @example
+   * const sessions = await fleet.close(CloseFrame.RESUME);
+   * const next = new WorkerFleet({ ...options, sessions });
+   */
+  close(frame: CloseFrame = CloseFrame.NORMAL): Promise<Map<number, Session>> {
+    this.#closing ??= this.#close(frame);
+    return this.#closing;
+  }
+
+  async #close(frame: CloseFrame): Promise<Map<number, Session>> {
+    await this.#started;
+    for (const slot of this.#slots) {
+      if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+      slot.restartTimer = null;
+      this.#rejectCommands(slot, new ShardError('SEND_AFTER_CLOSE', 'the fleet was closed'), 'waiting');
+      this.#post(slot, { type: 'close', code: frame.code, reason: frame.reason });
+    }
+    await Promise.all(
+      this.#slots.map(async (slot) => {
+        const thread = slot.thread;
+        if (thread === null) return;
+        const timer = setTimeout(() => void thread.terminate(), CLOSE_TIMEOUT_MS);
+        await slot.exited;
+        clearTimeout(timer);
+      }),
+    );
+    this.#wakeLoop();
+    const sessions = new Map<number, Session>();
+    if (!frame.resumable) return sessions;
+    for (const [id, report] of this.#reports) if (report.session !== null && !this.#ended.has(id)) sessions.set(id, report.session);
+    return sessions;
+  }
+
+  /** Closes the fleet (with `CloseFrame.NORMAL`) when used with `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
