@@ -182,7 +182,11 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     resolveShardConfig(shardConfig); // a bad option fails here, not in a worker
     if ('total' in options.shards) {
       const { total, start = 0, end = total } = options.shards;
-      planRange({ start, end }, total, shardConfig); // the same RangeErrors as createRange
+      const plans = planRange({ start, end }, total, shardConfig); // the same RangeErrors as createRange
+      this.#plan(
+        plans.map((plan) => plan.id.number),
+        total,
+      );
     } else if (options.shards.recommended !== true) {
       throw new ConfigError('shards', 'must be { total }, { total, start, end } or { recommended: true }');
     }
@@ -199,33 +203,37 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     return this.#slots.map((slot) => ({ index: slot.index, threadId: slot.thread?.threadId ?? -1, shardIds: slot.shardIds, restarts: slot.restarts, thread: slot.thread }));
   }
 
-  /** The handle of every shard, by id (empty until the fleet has planned its shards). */
+  /** The handle of every shard, by id (for `{ recommended: true }`, empty until `/gateway/bot` answered). */
   get shards(): ReadonlyMap<number, WorkerShardHandle> {
     return this.#handles;
   }
 
+  /** Plans the shards recommended (`GET /gateway/bot`) if asked, then starts the workers. */
   async #start(): Promise<void> {
     const options = this.#options;
-    let ids: number[];
     let queue = options.queue ?? options.config.queue;
-    if ('total' in options.shards) {
-      const { total, start = 0, end = total } = options.shards;
-      this.#total = total;
-      ids = Array.from({ length: end - start }, (_, i) => start + i);
-    } else {
+    if ('recommended' in options.shards) {
       const plans = await planRecommended(options.config);
-      this.#total = plans[0]?.id.total ?? 1;
-      ids = plans.map((plan) => plan.id.number);
       queue ??= plans[0]?.config.queue;
       this.#crossing = crossingConfig(options.config, plans[0]?.config.gatewayUrl);
+      this.#plan(
+        plans.map((plan) => plan.id.number),
+        plans[0]?.id.total ?? 1,
+      );
     }
     this.#queue = queue ?? new InMemoryQueue(1);
-    const count = Math.min(options.workers ?? availableParallelism(), ids.length);
-    for (const id of ids) {
-      const report: ShardReport = { state: { kind: 'Disconnected', attempts: 0 }, latency: { average: null, recent: [], heartbeats: 0 }, session: options.sessions?.get(id) ?? null };
+    for (const slot of this.#slots) this.#spawn(slot);
+  }
+
+  /** A handle per shard and a slot per worker; shards go round the workers, so each holds some of every identify bucket. */
+  #plan(ids: readonly number[], total: number): void {
+    this.#total = total;
+    const count = Math.min(this.#options.workers ?? availableParallelism(), ids.length);
+    ids.forEach((id, at) => {
+      const report: ShardReport = { state: { kind: 'Disconnected', attempts: 0 }, latency: { average: null, recent: [], heartbeats: 0 }, session: this.#options.sessions?.get(id) ?? null };
       this.#reports.set(id, report);
-      this.#handles.set(id, new WorkerShardHandle(new ShardId(id, this.#total), ids.indexOf(id) % count, report, (json) => this.#send(id, json)));
-    }
+      this.#handles.set(id, new WorkerShardHandle(new ShardId(id, total), at % count, report, (json) => this.#send(id, json)));
+    });
     this.#slots = Array.from({ length: count }, (_, index) => ({
       index,
       shardIds: ids.filter((_, at) => at % count === index),
@@ -241,7 +249,6 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       gaveUp: false,
       exited: Promise.resolve(),
     }));
-    for (const slot of this.#slots) this.#spawn(slot);
   }
 
   /** Starts a thread for `slot`, its shards resuming from their last received sessions. */

@@ -17,8 +17,13 @@ import { ShardEventStream } from '../../src/fleet/merged-stream.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { updatePresence } from '../../src/shard/commands.js';
 import { ShardError } from '../../src/shard/errors.js';
-import type { Shard } from '../../src/shard/shard.js';
+import type { GatewayCommand } from '../../src/shard/commands.js';
+import type { ShardEvent } from '../../src/shard/events.js';
+import type { Session } from '../../src/shard/session.js';
+import type { ShardId } from '../../src/shard/shard-id.js';
+import type { Shard, ShardState } from '../../src/shard/shard.js';
 import type { FakeGatewayPreset, FaultType } from '../../src/testing/index.js';
+import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import { Recorder, rangesUpTo } from '../support/recorder.js';
 import type { GatewayReady, GatewayReport, GatewayRequest } from './gateway-process.js';
 
@@ -33,6 +38,8 @@ export interface ChaosOptions {
   rate: number;
   /** Which gateway the simulator plays (default `'discord'`). */
   preset?: FakeGatewayPreset;
+  /** Run the shards on this many worker threads (a WorkerFleet) instead of one merged stream. */
+  workers?: number;
   /** Called every few seconds with a progress line. */
   progress?: (line: string) => void;
 }
@@ -50,7 +57,7 @@ export interface ChaosReport {
   errorsByKind: Record<string, number>;
   commands: { sent: number; received: number; oversizedRefused: number };
   /** What a shard observer saw (sessions begun, sequences, resumes completed), every part of it checked against the gateway's log. */
-  observed: { sessions: number; sequences: number; resumes: number; identifiesSent: number };
+  observed: { sessions: number; sequences: number; resumes: number; identifiesSent: number } | null;
   /** Heap used after a full GC: when the warm-up ended, at the end, and every sample between. */
   heapMb: { warm: number; end: number; samples: number[] };
   /** Resident memory (native zlib contexts and socket buffers included), at the same moments. */
@@ -85,6 +92,36 @@ const memory = (): { heap: number; rss: number } => {
   const { heapUsed, rss } = process.memoryUsage();
   return { heap: mb(heapUsed), rss: mb(rss) };
 };
+
+/** What the soak needs of a shard: a local `Shard` or a WorkerFleet's handle. */
+interface SoakShard {
+  readonly id: ShardId;
+  readonly state: ShardState;
+  readonly session: Session | null;
+  send(json: string): Promise<void>;
+  command(command: GatewayCommand): Promise<void>;
+}
+
+/** The shards under test, however they are hosted. */
+interface SoakFleet {
+  readonly shards: readonly SoakShard[];
+  readonly items: AsyncIterable<{ readonly shard: SoakShard; readonly event: ShardEvent }>;
+  /** Watches the shards from outside; only local shards can be observed from this thread. */
+  readonly recorder: Recorder | null;
+  close(): Promise<unknown>;
+}
+
+/** A fleet of local shards read through one merged stream, each watched by an observer. */
+function localFleet(shards: readonly Shard[]): SoakFleet {
+  const recorder = new Recorder();
+  for (const shard of shards) shard.observe(recorder);
+  return { shards, items: new ShardEventStream(shards), recorder, close: () => closeAll(shards) };
+}
+
+/** The same shards on worker threads: observed in their workers, not from here. */
+function workerFleet(fleet: WorkerFleet): SoakFleet {
+  return { shards: [...fleet.shards.values()], items: fleet, recorder: null, close: () => fleet.close() };
+}
 
 /** The simulator in its own process, driven by request and reply. */
 class GatewayProcess {
@@ -129,7 +166,7 @@ class GatewayProcess {
 }
 
 /** Sends presence updates as fast as the shard's ratelimiter allows, and now and then one over 4096 bytes. */
-async function sendCommands(shard: Shard, running: () => boolean, counts: ChaosReport['commands'], problems: string[]): Promise<void> {
+async function sendCommands(shard: SoakShard, running: () => boolean, counts: ChaosReport['commands'], problems: string[]): Promise<void> {
   const presence = updatePresence({ since: null, activities: [{ name: 'a soak', type: 0 }], status: PresenceUpdateStatus.Online, afk: false });
   const oversized = JSON.stringify({ op: GatewayOpcodes.PresenceUpdate, d: { ...presence.d, pad: 'x'.repeat(4096) } });
   for (let i = 1; running(); i++) {
@@ -157,7 +194,7 @@ async function sendCommands(shard: Shard, running: () => boolean, counts: ChaosR
  * at least as many IDENTIFYs as the gateway logged, since one sent as a connection died never
  * arrives.
  */
-function observerProblems(recorder: Recorder, server: GatewayReport, shards: readonly Shard[]): string[] {
+function observerProblems(recorder: Recorder, server: GatewayReport, shards: readonly SoakShard[]): string[] {
   const problems: string[] = [];
   for (const [id, seen] of recorder.sessions) {
     const sent = server.sessions[id];
@@ -216,21 +253,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   });
   const handlesStart = activeHandles();
   const queue = new InMemoryQueue(options.shards, budget, 86_400_000, budget, { intervalMs: 150 });
-  const shards = createRange({ start: 0, end: options.shards }, options.shards, {
+  const config = {
     token: 'soak-token',
     intents: 513,
     gatewayUrl: ready.url,
-    queue,
     timeouts: { connect: 2_000, hello: 4_000, ready: 6_000 },
     backoff: { initial: 200, max: 2_000, jitter: true },
-  });
-  const recorder = new Recorder();
-  for (const shard of shards) shard.observe(recorder);
-  const read = new Map<Shard, SessionRead[]>(shards.map((shard) => [shard, []]));
+  };
+  const fleet =
+    options.workers === undefined
+      ? localFleet(createRange({ start: 0, end: options.shards }, options.shards, { ...config, queue }))
+      : workerFleet(new WorkerFleet({ workers: options.workers, shards: { total: options.shards }, config, queue }));
+  const { shards, recorder } = fleet;
+  const read = new Map<SoakShard, SessionRead[]>(shards.map((shard) => [shard, []]));
   const errorsByKind: Record<string, number> = {};
   let dispatchesRead = 0;
   const reading = (async () => {
-    for await (const { shard, event } of new ShardEventStream(shards)) {
+    for await (const { shard, event } of fleet.items) {
       if (event.op === 'error') errorsByKind[event.d.kind] = (errorsByKind[event.d.kind] ?? 0) + 1;
       if (event.op !== GatewayOpcodes.Dispatch) continue;
       dispatchesRead += 1;
@@ -281,8 +320,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   commanding = false;
   const server = await gateway.request('report');
   // In the same turn as the shards' own view, so no dispatch arrives between the two.
-  problems.push(...observerProblems(recorder, server, shards));
-  await closeAll(shards);
+  if (recorder !== null) problems.push(...observerProblems(recorder, server, shards));
+  await fleet.close();
   await Promise.all([reading, sending]);
   await gateway.close();
   await sleep(200);
@@ -324,12 +363,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     identifyRejectedForConcurrency: server.identifyRejectedForConcurrency,
     errorsByKind,
     commands,
-    observed: {
-      sessions: recorder.sessions.size,
-      sequences: [...recorder.sessions.values()].reduce((sum, { sequences }) => sum + sequences.reduce((n, [first, last]) => n + last - first + 1, 0), 0),
-      resumes: recorder.resumes.length,
-      identifiesSent: recorder.identifies.length,
-    },
+    observed:
+      recorder === null
+        ? null
+        : {
+            sessions: recorder.sessions.size,
+            sequences: [...recorder.sessions.values()].reduce((sum, { sequences }) => sum + sequences.reduce((n, [first, last]) => n + last - first + 1, 0), 0),
+            resumes: recorder.resumes.length,
+            identifiesSent: recorder.identifies.length,
+          },
     heapMb: { warm: (warm ?? end).heap, end: end.heap, samples: heapSamples },
     rssMb: { warm: (warm ?? end).rss, end: end.rss },
     handles: { start: handlesStart, end: activeHandles() },
