@@ -225,7 +225,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     for (const slot of this.#slots) this.#spawn(slot);
   }
 
-  /** A handle per shard and a slot per worker; shards go round the workers, so each holds some of every identify bucket. */
+  /** A handle per shard and a slot per worker; shards are dealt round the workers, so the first identify waves (and their GUILD_CREATE floods) land on all of them. */
   #plan(ids: readonly number[], total: number): void {
     this.#total = total;
     const count = Math.min(this.#options.workers ?? availableParallelism(), ids.length);

@@ -1,0 +1,101 @@
+// Supervision: a worker that exits unasked (terminated, or its module's handler throws) is
+// started again and its shards resume, so the loop reads every sequence once and no identify
+// is spent; one that keeps exiting is given up with an error item per shard.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
+import { CloseFrame } from '../../src/shard/close-codes.js';
+import type { FakeGateway } from '../../src/testing/index.js';
+import { WorkerFleet } from '../../src/workers/worker-fleet.js';
+import type { WorkerFleetOptions } from '../../src/workers/worker-fleet.js';
+import { startGateway } from '../support/gateway.js';
+import { until } from '../support/until.js';
+import { expectEachSessionOnce, FleetReader } from './support.js';
+
+const start = startGateway({ identifyInterval: 0, guilds: 8, rate: 40, shards: 8, maxConcurrency: 8 });
+const handler = new URL('./fixtures/throwing-handler.ts', import.meta.url);
+
+function fleetFor(g: FakeGateway, options: Partial<WorkerFleetOptions> = {}): WorkerFleet {
+  return new WorkerFleet({
+    workers: 2,
+    shards: { total: 8 },
+    config: { token: 'test-token', intents: 513, gatewayUrl: g.url },
+    queue: new InMemoryQueue(8, 1000, 86_400_000, 1000, { intervalMs: 0 }),
+    ...options,
+  });
+}
+
+const allActive = (fleet: WorkerFleet): boolean => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active');
+
+describe('a worker that exits unasked', () => {
+  it('terminated mid-stream: started again, its shards resume with zero identifies, every sequence read once', async () => {
+    const g = await start();
+    const fleet = fleetFor(g);
+    const reader = new FleetReader(fleet);
+    await until(() => allActive(fleet) && reader.dispatches > 300, 15_000);
+    const terminated = fleet.workers[0]?.shardIds ?? [];
+    await fleet.workers[0]?.thread?.terminate();
+    const resumesBefore = g.log.ofType('resume').length;
+    await until(() => fleet.workers[0]?.restarts === 1 && g.log.ofType('resume').length >= resumesBefore + terminated.length && allActive(fleet), 15_000);
+    const readBefore = reader.dispatches;
+    await until(() => reader.dispatches > readBefore + 300, 15_000);
+    await fleet.close(CloseFrame.RESUME);
+    await reader.done;
+
+    expect(g.log.ofType('identify')).toHaveLength(8);
+    expect(g.log.ofType('resume').map((entry) => entry.shard).sort()).toEqual([...terminated].sort());
+    expect(reader.errors().filter(([, code]) => code === 'WORKER_EXITED').map(([shard]) => shard).sort()).toEqual([...terminated].sort());
+    expect(reader.sequences.size).toBe(8);
+    expectEachSessionOnce(reader, g);
+  }, 60_000);
+
+  it("whose module's handler throws: started again, the event that crashed it handed over once, zero identifies", async () => {
+    const g = await start();
+    const marker = join(mkdtempSync(join(tmpdir(), 'gloaming-')), 'thrown');
+    const fleet = fleetFor(g, { module: `${handler.href}?marker=${encodeURIComponent(marker)}` });
+    const reader = new FleetReader(fleet);
+    await until(() => allActive(fleet) && reader.dispatches > 100, 15_000);
+    g.dispatch(3, 'INTERACTION_CREATE', { id: 'boom' });
+    await until(() => reader.items.some(({ event }) => event.op === 0 && event.t === 'INTERACTION_CREATE' && event.d.id === 'boom'), 15_000);
+    const readBefore = reader.dispatches;
+    await until(() => reader.dispatches > readBefore + 100, 15_000);
+    await fleet.close(CloseFrame.RESUME);
+    await reader.done;
+
+    const holder = fleet.shards.get(3)?.worker ?? -1;
+    expect(fleet.workers[holder]?.restarts).toBe(1);
+    const exited = reader.items.filter(({ event }) => event.op === 'error' && event.d.code === 'WORKER_EXITED');
+    expect(exited.length).toBe(fleet.workers[holder]?.shardIds.length);
+    expect(exited[0]?.event.op === 'error' && exited[0].event.d.message).toContain('handler bug');
+    expect(reader.items.filter(({ event }) => event.op === 0 && event.t === 'INTERACTION_CREATE' && event.d.id === 'boom')).toHaveLength(1);
+    expect(g.log.ofType('identify')).toHaveLength(8);
+    expectEachSessionOnce(reader, g);
+  }, 60_000);
+
+  it('that keeps exiting is given up after the cap: a fatal error item per shard, no identify storm, the others go on', async () => {
+    const g = await start();
+    const fleet = fleetFor(g, { module: handler, restarts: { max: 2, windowMs: 60_000 } });
+    const reader = new FleetReader(fleet);
+    await until(() => allActive(fleet) && reader.dispatches > 100, 15_000);
+    g.dispatch(3, 'INTERACTION_CREATE', { id: 'boom' }); // replayed to every restart, which throws again
+    const holder = fleet.shards.get(3)?.worker ?? -1;
+    const given = fleet.workers[holder]?.shardIds ?? [];
+    await until(() => reader.errors().filter(([, code]) => code === 'WORKER_GAVE_UP').length === given.length, 20_000);
+    const others = [...fleet.shards.values()].filter((shard) => shard.worker !== holder);
+    const readBefore = reader.dispatches;
+    await until(() => reader.dispatches > readBefore + 100, 15_000);
+    await expect(fleet.shards.get(3)?.send('{"op":3}')).rejects.toMatchObject({ code: 'SEND_AFTER_CLOSE' });
+    const states = others.map((shard) => shard.state.kind);
+    await fleet.close();
+    await reader.done;
+
+    expect(fleet.workers[holder]?.restarts).toBe(2);
+    const gaveUp = reader.items.filter(({ event }) => event.op === 'error' && event.d.code === 'WORKER_GAVE_UP');
+    expect(gaveUp.map(({ shard }) => shard.id.number).sort()).toEqual([...given].sort());
+    expect(gaveUp[0]?.event.op === 'error' && gaveUp[0].event.d).toMatchObject({ kind: 'FatallyClosed', reconnecting: false, message: expect.stringContaining('3 times') });
+    expect(g.log.ofType('identify')).toHaveLength(8);
+    expect(states).toEqual(others.map(() => 'Active'));
+  }, 60_000);
+});
