@@ -8,7 +8,7 @@ import { ShardError } from '../../src/shard/errors.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
 import { until } from '../support/until.js';
-import { FleetReader } from './support.js';
+import { FleetReader } from './fleet-reader.js';
 
 const start = startGateway({ guilds: 4, rate: 5 });
 const presence = (name: string): ReturnType<typeof updatePresence> =>

@@ -1,10 +1,15 @@
 // Supervision: a worker that exits unasked (terminated, or its module's handler throws) is
 // started again and its shards resume, so the loop reads every sequence once and no identify
-// is spent; one that keeps exiting is given up with an error item per shard.
+// is spent; one that keeps exiting is given up with an error item per shard. A whole fleet
+// closed in one process resumes in the next.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { sessionsFromJSON } from '../../src/fleet/sessions.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import type { FakeGateway } from '../../src/testing/index.js';
@@ -12,7 +17,7 @@ import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import type { WorkerFleetOptions } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
 import { until } from '../support/until.js';
-import { expectEachSessionOnce, FleetReader } from './support.js';
+import { FleetReader, sessionProblems } from './fleet-reader.js';
 
 const start = startGateway({ identifyInterval: 0, guilds: 8, rate: 40, shards: 8, maxConcurrency: 8 });
 const handler = new URL('./fixtures/throwing-handler.ts', import.meta.url);
@@ -48,7 +53,7 @@ describe('a worker that exits unasked', () => {
     expect(g.log.ofType('resume').map((entry) => entry.shard).sort()).toEqual([...terminated].sort());
     expect(reader.errors().filter(([, code]) => code === 'WORKER_EXITED').map(([shard]) => shard).sort()).toEqual([...terminated].sort());
     expect(reader.sequences.size).toBe(8);
-    expectEachSessionOnce(reader, g);
+    expect(sessionProblems(reader.sequences, g)).toEqual([]);
   }, 60_000);
 
   it("whose module's handler throws: started again, the event that crashed it handed over once, zero identifies", async () => {
@@ -71,7 +76,7 @@ describe('a worker that exits unasked', () => {
     expect(exited[0]?.event.op === 'error' && exited[0].event.d.message).toContain('handler bug');
     expect(reader.items.filter(({ event }) => event.op === 0 && event.t === 'INTERACTION_CREATE' && event.d.id === 'boom')).toHaveLength(1);
     expect(g.log.ofType('identify')).toHaveLength(8);
-    expectEachSessionOnce(reader, g);
+    expect(sessionProblems(reader.sequences, g)).toEqual([]);
   }, 60_000);
 
   it('that keeps exiting is given up after the cap: a fatal error item per shard, no identify storm, the others go on', async () => {
@@ -97,5 +102,31 @@ describe('a worker that exits unasked', () => {
     expect(gaveUp[0]?.event.op === 'error' && gaveUp[0].event.d).toMatchObject({ kind: 'FatallyClosed', reconnecting: false, message: expect.stringContaining('3 times') });
     expect(g.log.ofType('identify')).toHaveLength(8);
     expect(states).toEqual(others.map(() => 'Active'));
+  }, 60_000);
+});
+
+describe('a whole fleet restarted', () => {
+  it('in another process resumes every session with zero identifies, and no sequence is read twice or missed across the two', async () => {
+    const g = await start({ shards: 4, maxConcurrency: 4 });
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/fleet-process.ts', import.meta.url)), g.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+    const first = JSON.parse(output) as { sessions: unknown; read: Record<string, number[]> };
+    const sessions = sessionsFromJSON(first.sessions);
+    expect(sessions.size).toBe(4);
+
+    const fleet = new WorkerFleet({ workers: 2, shards: { total: 4 }, sessions, config: { token: 'test-token', intents: 513, gatewayUrl: g.url } });
+    const reader = new FleetReader(fleet, sessions);
+    await until(() => allActive(fleet) && reader.dispatches > 200, 15_000);
+    await fleet.close(CloseFrame.RESUME);
+    await reader.done;
+
+    expect(g.log.ofType('identify')).toHaveLength(4);
+    expect(g.log.ofType('resume')).toHaveLength(4);
+    const both = new Map(Object.entries(first.read).map(([session, read]) => [session, [...read, ...(reader.sequences.get(session) ?? [])]]));
+    expect(both.size).toBe(4);
+    expect(sessionProblems(both, g)).toEqual([]);
   }, 60_000);
 });

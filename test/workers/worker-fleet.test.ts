@@ -24,3 +24,27 @@ describe('WorkerFleet', () => {
     expect(g.log.ofType('identify')).toHaveLength(16);
   }, 30_000);
 });
+
+describe('WorkerFleet options', () => {
+  const config = { token: 'test-token', intents: 513 };
+  it('names a bad option before any thread starts', () => {
+    expect(() => new WorkerFleet({ workers: 0, shards: { total: 2 }, config })).toThrow(/workers.*at least 1, got 0/);
+    expect(() => new WorkerFleet({ shards: { total: 4, start: 3, end: 2 }, config })).toThrow(/range must satisfy/);
+    expect(() => new WorkerFleet({ shards: {} as { total: number }, config })).toThrow(/shards/);
+    expect(() => new WorkerFleet({ shards: { total: 2 }, config: { ...config, intents: -1 } })).toThrow(/intents/);
+    expect(() => new WorkerFleet({ shards: { total: 2 }, config, module: 'handler.js' })).toThrow(/module.*must be a URL/);
+    expect(() => new WorkerFleet({ shards: { total: 2 }, config, restarts: { max: -1 } })).toThrow(/restarts.max/);
+  });
+
+  it('closes with await using', async () => {
+    const g = await start({ shards: 2, maxConcurrency: 2 });
+    let fleet: WorkerFleet;
+    {
+      await using scoped = new WorkerFleet({ workers: 1, shards: { total: 2 }, config: { ...config, gatewayUrl: g.url }, queue: new InMemoryQueue(2, 1000, 86_400_000, 1000, { intervalMs: 0 }) });
+      fleet = scoped;
+      for await (const { event } of scoped) if (event.op === GatewayOpcodes.Dispatch && event.t === GatewayDispatchEvents.Ready) break;
+    }
+    expect(fleet.workers.map((worker) => worker.thread)).toEqual([null]);
+    expect(g.log.ofType('close').filter((entry) => entry.by === 'client').map((entry) => entry.code)).toEqual([1000, 1000]);
+  });
+});
