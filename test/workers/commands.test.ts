@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { updatePresence } from '../../src/shard/commands.js';
 import { ShardError } from '../../src/shard/errors.js';
+import type { WorkerShardHandle } from '../../src/workers/handle.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
 import { until } from '../support/until.js';
@@ -30,13 +31,13 @@ describe('across worker threads', () => {
     expect(commands.map((entry) => [entry.shard, (entry.d as { activities: { name: string }[] }).activities[0]?.name])).toEqual([0, 1, 2, 3].map((n) => [n, `shard ${n}`]));
 
     // 130 at once on shard 2: what its ratelimiter lets through now, the rest later.
-    const shard = fleet.shards.get(2);
-    const sent = Array.from({ length: 130 }, (_, i) => shard?.command(presence(`burst ${i}`)).then(() => 'sent', (error: unknown) => error));
+    const shard = fleet.shards.get(2) as WorkerShardHandle;
+    const sent = Array.from({ length: 130 }, (_, i) => shard.command(presence(`burst ${i}`)).then(() => 'sent', (error: unknown) => error));
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const burst = g.log.ofType('command').filter((entry) => entry.shard === 2 && (entry.d as { activities: { name: string }[] }).activities[0]?.name.startsWith('burst'));
     expect(burst.length).toBeGreaterThan(100);
     expect(burst.length).toBeLessThan(120);
-    await expect(shard?.send(JSON.stringify({ op: 3, d: { pad: 'x'.repeat(5000) } }))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    await expect(shard.send(JSON.stringify({ op: 3, d: { pad: 'x'.repeat(5000) } }))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
 
     await fleet.close();
     await reader.done;
@@ -45,7 +46,7 @@ describe('across worker threads', () => {
     expect(refused.length).toBe(130 - burst.length);
     for (const error of refused) expect(error).toSatisfy((e: unknown) => e instanceof ShardError && e.code === 'SEND_AFTER_CLOSE');
     expect(g.log.ofType('close').filter((entry) => entry.by === 'server')).toEqual([]);
-    await expect(shard?.command(presence('late'))).rejects.toMatchObject({ code: 'SEND_AFTER_CLOSE' });
+    await expect(shard.command(presence('late'))).rejects.toMatchObject({ code: 'SEND_AFTER_CLOSE' });
   }, 30_000);
 
   it('identify waves from four workers keep max_concurrency buckets: no identify refused', async () => {

@@ -8,10 +8,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
 import { sessionsFromJSON } from '../../src/fleet/sessions.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
+import type { ShardEvent } from '../../src/shard/events.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import type { WorkerFleetOptions } from '../../src/workers/worker-fleet.js';
@@ -32,6 +34,7 @@ function fleetFor(g: FakeGateway, options: Partial<WorkerFleetOptions> = {}): Wo
   });
 }
 
+const isBoom = (event: ShardEvent): boolean => event.op === GatewayOpcodes.Dispatch && event.t === GatewayDispatchEvents.InteractionCreate && event.d.id === 'boom';
 const allActive = (fleet: WorkerFleet): boolean => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active');
 
 describe('a worker that exits unasked', () => {
@@ -63,7 +66,7 @@ describe('a worker that exits unasked', () => {
     const reader = new FleetReader(fleet);
     await until(() => allActive(fleet) && reader.dispatches > 100, 15_000);
     g.dispatch(3, 'INTERACTION_CREATE', { id: 'boom' });
-    await until(() => reader.items.some(({ event }) => event.op === 0 && event.t === 'INTERACTION_CREATE' && event.d.id === 'boom'), 15_000);
+    await until(() => reader.items.some(({ event }) => isBoom(event)), 15_000);
     const readBefore = reader.dispatches;
     await until(() => reader.dispatches > readBefore + 100, 15_000);
     await fleet.close(CloseFrame.RESUME);
@@ -74,7 +77,7 @@ describe('a worker that exits unasked', () => {
     const exited = reader.items.filter(({ event }) => event.op === 'error' && event.d.code === 'WORKER_EXITED');
     expect(exited.length).toBe(fleet.workers[holder]?.shardIds.length);
     expect(exited[0]?.event.op === 'error' && exited[0].event.d.message).toContain('handler bug');
-    expect(reader.items.filter(({ event }) => event.op === 0 && event.t === 'INTERACTION_CREATE' && event.d.id === 'boom')).toHaveLength(1);
+    expect(reader.items.filter(({ event }) => isBoom(event))).toHaveLength(1);
     expect(g.log.ofType('identify')).toHaveLength(8);
     expect(sessionProblems(reader.sequences, g)).toEqual([]);
   }, 60_000);
