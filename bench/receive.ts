@@ -25,7 +25,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -108,10 +108,13 @@ const zlibSync = zlibSyncMissing();
 const CLIENTS: readonly Client[] = [
   { name: 'gloaming-full', bundle: 'gloaming-full', throughput: true, idle: true, skip: null },
   { name: 'gloaming-interactions', bundle: 'gloaming-interactions', throughput: true, idle: false, skip: null },
+  { name: 'gloaming-workers', bundle: 'gloaming-workers', throughput: true, idle: false, skip: null },
+  { name: 'gloaming-workers-handler', bundle: 'gloaming-workers-handler', throughput: true, idle: false, skip: null },
   { name: 'limit', bundle: 'limit', throughput: true, idle: false, skip: null },
   { name: 'floor-socket', bundle: 'floor-socket', throughput: true, idle: false, skip: null },
   { name: 'discordjs-zlib-sync', bundle: 'discordjs-zlib-sync', throughput: true, idle: true, skip: zlibSync },
   { name: 'discordjs-node-zlib', bundle: 'discordjs-node-zlib', throughput: true, idle: true, skip: null },
+  { name: 'discordjs-workers', bundle: 'discordjs-workers', throughput: true, idle: false, skip: zlibSync },
   { name: 'discordeno', bundle: 'discordeno', throughput: true, idle: true, skip: null },
   { name: 'floor-ws-zlib', bundle: 'floor-ws-zlib', throughput: false, idle: true, skip: null },
 ].filter((client) => options.only === null || options.only.has(client.name));
@@ -141,6 +144,20 @@ async function bundle(): Promise<void> {
   mkdirSync(cacheDir, { recursive: true });
   const entries: Record<string, string> = { 'receive-server': join(root, 'bench', 'receive-server.ts') };
   for (const client of CLIENTS) entries[client.bundle] = join(root, 'bench', 'clients', `${client.bundle}.ts`);
+  // What the WorkerFleet clients start in their threads, beside them: the fleet's worker side
+  // (as the package ships it, worker-entry.js next to the code that spawns it) and the handler module.
+  writeFileSync(join(cacheDir, 'package.json'), '{ "type": "module" }\n');
+  await build({
+    entryPoints: { 'worker-entry': join(root, 'src', 'workers', 'worker-entry.ts') },
+    outdir: cacheDir,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  entries['worker-handler'] = join(root, 'bench', 'clients', 'worker-handler.ts');
   await build({
     entryPoints: entries,
     outdir: cacheDir,
@@ -424,6 +441,21 @@ function printReport(traffic: Map<number, StreamStats>, perShard16: number, snap
   cpuRatio('CPU: floor-socket ÷ limit (what sockets cost)', 'floor-socket', 'limit', null);
   cpuRatio('CPU: gloaming-full ÷ floor-socket (what delivery costs)', 'gloaming-full', 'floor-socket', null);
   cpuRatio('CPU: floor-socket ÷ discordjs-zlib-sync', 'floor-socket', 'discordjs-zlib-sync', null);
+  /** An events/s ratio row for the worker fleets (issue 15), at 16 shards. */
+  const rateRatio = (label: string, a: string, b: string, target: number): void => {
+    const r16 = stat(a, 16, (t) => t.eventsPerSecond) / stat(b, 16, (t) => t.eventsPerSecond);
+    const as = throughput.get(a)?.get(16) ?? [];
+    const bs = throughput.get(b)?.get(16) ?? [];
+    const ratios = as.length === bs.length ? as.map((t, i) => t.eventsPerSecond / (bs[i] as Throughput).eventsPerSecond) : [];
+    const range = ratios.length === 0 ? '–' : `${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}×`;
+    const judged = Number.isFinite(r16) ? (r16 >= target ? 'PASS' : 'FAIL') : 'n/a';
+    out.push(`| ${label} | | ${fmt(r16, 2)}× | ≥ ${target.toFixed(2)}× | ${judged} | ${range} |`);
+  };
+  rateRatio('events/s: gloaming-workers ÷ gloaming-full', 'gloaming-workers', 'gloaming-full', 1.4);
+  rateRatio('events/s: gloaming-workers ÷ discordjs-workers', 'gloaming-workers', 'discordjs-workers', 3);
+  rateRatio('events/s: gloaming-workers-handler ÷ gloaming-full', 'gloaming-workers-handler', 'gloaming-full', 1.6);
+  const workerRss = stat('gloaming-workers', 16, (t) => t.rssMB) / stat('discordjs-zlib-sync', 16, (t) => t.rssMB);
+  out.push(`| RSS after, 16 shards: gloaming-workers ÷ discordjs-zlib-sync | | ${fmt(workerRss, 2)}× | ≤ 1.00× | ${verdict(workerRss, 1)} | |`);
   const rss = stat('gloaming-full', 16, (t) => t.rssMB) / stat('discordjs-zlib-sync', 16, (t) => t.rssMB);
   out.push(`| RSS after, 16 shards: gloaming-full ÷ discordjs-zlib-sync | | ${fmt(rss, 2)}× | ≤ 1.00× | ${verdict(rss, 1)} | |`);
   const idleRatio = median(idle.get('gloaming-full') ?? []) / median(idle.get('discordjs-node-zlib') ?? []);

@@ -6,13 +6,14 @@
  */
 import { REST } from '@discordjs/rest';
 import { WebSocketManager, WebSocketShardEvents } from '@discordjs/ws';
-import type { CompressionMethod, SessionInfo } from '@discordjs/ws';
+import type { CompressionMethod, IShardingStrategy, SessionInfo } from '@discordjs/ws';
 import { GatewayDispatchEvents } from 'discord-api-types/v10';
 import { ALL_INTENTS } from '../../src/intents.js';
 import { MARKER_ID, TOKEN } from '../receive-shared.js';
 import { Meter, ShardTally, clientArgs, fail, measureIdle } from './harness.js';
 
-export async function runDiscordjs(compression: CompressionMethod): Promise<void> {
+/** `strategy`: how the manager spreads its shards (default: all in this thread). */
+export async function runDiscordjs(compression: CompressionMethod, strategy?: (manager: WebSocketManager, shards: number) => IShardingStrategy): Promise<void> {
   const args = clientArgs();
   const sessions = new Map<number, SessionInfo>();
   const rest = new REST({ api: args.restApi, version: '10' }).setToken(TOKEN);
@@ -28,6 +29,7 @@ export async function runDiscordjs(compression: CompressionMethod): Promise<void
       if (info === null) sessions.delete(shardId);
       else sessions.set(shardId, info);
     },
+    ...(strategy === undefined ? {} : { buildStrategy: (manager: WebSocketManager) => strategy(manager, args.shards) }),
   });
   manager.on(WebSocketShardEvents.Error, (error) => fail(error));
   manager.on(WebSocketShardEvents.Closed, (code, shardId) => fail(new Error(`shard ${shardId} closed with ${code}`)));

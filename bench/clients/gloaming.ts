@@ -3,7 +3,7 @@
  * started), zlib-stream, no identify wait.
  */
 import { ALL_INTENTS, Shard } from '../../src/index.js';
-import type { DispatchEventName, Queue } from '../../src/index.js';
+import type { DispatchEventName, Queue, WorkerFleetOptions } from '../../src/index.js';
 import type { ClientArgs } from '../receive-shared.js';
 import { TOKEN } from '../receive-shared.js';
 
@@ -24,6 +24,16 @@ export function makeShards(args: ClientArgs, eventTypes: DispatchEventName[] | n
         queue: noWait,
       }),
   );
+}
+
+/** A 2-worker WorkerFleet over the same shards. */
+export function fleetOptions(args: ClientArgs, eventTypes: DispatchEventName[] | null): WorkerFleetOptions {
+  return {
+    workers: 2,
+    shards: { total: args.shards },
+    config: { token: TOKEN, intents: ALL_INTENTS, gatewayUrl: args.gatewayUrl, allowInsecureUrls: true, compression: 'zlib-stream', eventTypes },
+    queue: noWait,
+  };
 }
 
 /** An event that is neither a payload nor a heartbeat ACK ends the run: nothing may go wrong. */

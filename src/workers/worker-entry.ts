@@ -78,7 +78,8 @@ class Outbox {
   readonly #sentHeartbeats = new Map<Shard, number>();
   #scheduled = false;
   #inFlight = 0;
-  #room: (() => void) | null = null;
+  /** What every pump that found the outbox full waits on. */
+  #room: { readonly promise: Promise<void>; readonly resolve: () => void } | null = null;
 
   /** Whether the main thread is too far behind for more. */
   get full(): boolean {
@@ -87,7 +88,12 @@ class Outbox {
 
   /** Resolves once the main thread has taken enough to make room. */
   room(): Promise<void> {
-    return new Promise((resolve) => (this.#room = resolve));
+    if (this.#room === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.#room = { promise, resolve };
+    }
+    return this.#room.promise;
   }
 
   consumed(count: number): void {
@@ -95,7 +101,7 @@ class Outbox {
     if (this.#inFlight < MAX_IN_FLIGHT >> 1 && this.#room !== null) {
       const room = this.#room;
       this.#room = null;
-      room();
+      room.resolve();
     }
   }
 

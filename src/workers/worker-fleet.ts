@@ -203,6 +203,14 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     return this.#slots.map((slot) => ({ index: slot.index, threadId: slot.thread?.threadId ?? -1, shardIds: slot.shardIds, restarts: slot.restarts, thread: slot.thread }));
   }
 
+  /**
+   * Items received from the workers and not yet taken by the loop. Bounded: a worker stops
+   * reading its shards while 8,192 of its items wait (their sockets then pause in turn).
+   */
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
   /** The handle of every shard, by id (for `{ recommended: true }`, empty until `/gateway/bot` answered). */
   get shards(): ReadonlyMap<number, WorkerShardHandle> {
     return this.#handles;

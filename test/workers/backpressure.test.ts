@@ -1,0 +1,55 @@
+// Backpressure across threads: a loop that stops reading stops its workers forwarding (and,
+// in turn, their shards' sockets), the main thread's buffer stays bounded, and reading again
+// delivers every sequence once.
+import { expect, it } from 'vitest';
+import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
+import { CloseFrame } from '../../src/shard/close-codes.js';
+import { WorkerFleet } from '../../src/workers/worker-fleet.js';
+import type { WorkerFleetItem } from '../../src/workers/worker-fleet.js';
+import { startGateway } from '../support/gateway.js';
+import { until } from '../support/until.js';
+import { sessionProblems } from './fleet-reader.js';
+
+const start = startGateway({ identifyInterval: 0, guilds: 4 });
+
+it('a loop that stops reading holds its workers back; reading again delivers everything once', async () => {
+  const g = await start({ shards: 4, maxConcurrency: 4, rate: 'max' });
+  const fleet = new WorkerFleet({
+    workers: 2,
+    shards: { total: 4 },
+    config: { token: 'test-token', intents: 513, gatewayUrl: g.url },
+    queue: new InMemoryQueue(4, 1000, 86_400_000, 1000, { intervalMs: 0 }),
+  });
+  const iterator = fleet[Symbol.asyncIterator]();
+  const read = new Map<string, number[]>();
+  const current = new Map<number, string>();
+  const take = async (): Promise<WorkerFleetItem> => {
+    const { value } = (await iterator.next()) as IteratorYieldResult<WorkerFleetItem>;
+    const { shard, event } = value;
+    if (event.op === 0 && event.t === 'READY') {
+      current.set(shard.id.number, event.d.session_id);
+      read.set(event.d.session_id, []);
+    }
+    if (event.op === 0) read.get(current.get(shard.id.number) ?? '')?.push(event.s);
+    return value;
+  };
+  while (current.size < 4) await take();
+  // Not reading: the workers fill the main thread's buffer up to their limits and stop.
+  let peak = 0;
+  for (let i = 0; i < 30; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    peak = Math.max(peak, fleet.buffered);
+  }
+  expect(peak).toBeGreaterThan(8_192);
+  expect(peak).toBeLessThanOrEqual(2 * 8_192 + 2 * 1_024);
+  const sentWhilePaused = g.log.ofType('dispatch').length;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(g.log.ofType('dispatch').length - sentWhilePaused).toBeLessThan(5_000); // the sockets were paused too
+  // Reading again: everything arrives, once.
+  const target = [...read.values()].reduce((sum, list) => sum + list.length, 0) + 30_000;
+  while ([...read.values()].reduce((sum, list) => sum + list.length, 0) < target) await take();
+  await fleet.close(CloseFrame.RESUME);
+  for (;;) if ((await iterator.next()).done === true) break;
+  expect(sessionProblems(read, g)).toEqual([]);
+  await until(() => fleet.workers.every((worker) => worker.thread === null));
+}, 60_000);
