@@ -1,26 +1,33 @@
 /**
  * `gloaming demo` (what `npm start` runs): a fleet of real shards started through the
- * identify queue and read through one merged stream, shown live — each shard's state,
- * identify progress, events per second and heartbeat latency. Against an in-process
- * FakeGateway by default, against Discord when DISCORD_TOKEN is set.
+ * identify queue and read through one merged stream (or a WorkerFleet with `--workers N`),
+ * shown live — each shard's state (and worker), identify progress, events per second and
+ * heartbeat latency. Against an in-process FakeGateway by default, against Discord when
+ * DISCORD_TOKEN is set.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 import { closeAll, createRecommended } from '../fleet/create.js';
 import { ShardEventStream } from '../fleet/merged-stream.js';
+import type { RecommendedConfig } from '../fleet/plan.js';
 import { resumeSessions, sessionsFromJSON, sessionsToJSON } from '../fleet/sessions.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
 import type { Queue } from '../queue/queue.js';
 import { CloseFrame } from '../shard/close-codes.js';
+import type { ShardEvent } from '../shard/events.js';
 import type { Session } from '../shard/session.js';
 import type { Shard } from '../shard/shard.js';
 import { FakeGateway } from '../testing/fake-gateway.js';
+import { WorkerShardHandle } from '../workers/handle.js';
+import { WorkerFleet } from '../workers/worker-fleet.js';
 import { UsageError, gatewayOptions, parseFlags } from './args.js';
 import { untilStopped } from './until-stopped.js';
 
 /** What the demo shows for one shard. */
 interface ShardRow {
   shard: number;
+  /** The worker thread holding it (`--workers`), or null in one thread. */
+  worker: number | null;
   state: string;
   eventsPerSecond: number;
   events: number;
@@ -65,20 +72,61 @@ class WatchedQueue implements Queue {
   }
 }
 
+/** What the screen reads of a shard, local or in a worker. */
+type DemoShard = Shard | WorkerShardHandle;
+
+/** The demo's shards however they are hosted: their items, their queue (watched when it is local), and closing them with RESUME. */
+interface DemoFleet {
+  readonly shards: readonly DemoShard[];
+  readonly items: AsyncIterable<{ readonly shard: DemoShard; readonly event: ShardEvent }>;
+  readonly queue: WatchedQueue | null;
+  readonly maxConcurrency: number | null;
+  close(): Promise<Map<number, Session>>;
+}
+
+/** The shards /gateway/bot recommends, in this thread, read through one merged stream. */
+async function localFleet(config: RecommendedConfig, saved: Map<number, Session>): Promise<DemoFleet> {
+  let queue: WatchedQueue | null = null;
+  const shards = await createRecommended(
+    config,
+    resumeSessions(saved, (_id, shardConfig) => {
+      // Every shard shares createRecommended's queue, so one watcher wraps it for all.
+      queue ??= new WatchedQueue(shardConfig.queue as Queue);
+      return { ...shardConfig, queue };
+    }),
+  );
+  const inner = (queue as WatchedQueue | null)?.inner;
+  return {
+    shards,
+    items: new ShardEventStream(shards),
+    queue,
+    maxConcurrency: inner instanceof InMemoryQueue ? inner.maxConcurrency : null,
+    close: () => closeAll(shards, CloseFrame.RESUME),
+  };
+}
+
+/** The same shards on `workers` worker threads (a WorkerFleet). */
+async function workerFleet(config: RecommendedConfig, saved: Map<number, Session>, workers: number): Promise<DemoFleet> {
+  const fleet = new WorkerFleet({ workers, shards: { recommended: true }, config, sessions: saved });
+  await fleet.ready();
+  return { shards: [...fleet.shards.values()], items: fleet, queue: null, maxConcurrency: null, close: () => fleet.close(CloseFrame.RESUME) };
+}
+
 /** Errors the live screen keeps below the table. */
 const ERRORS_SHOWN = 5;
 
 /** The live screen, written over the last one from the top left, each line cleared to its end. */
 function render(title: string, header: string, rows: ShardRow[], errors: readonly string[]): string {
+  const workers = rows.some((row) => row.worker !== null);
   const lines = rows.map(
     (row) =>
-      `${String(row.shard).padStart(5)}  ${row.state.padEnd(16)}${String(row.eventsPerSecond).padStart(8)}${String(row.events).padStart(10)}` +
+      `${String(row.shard).padStart(5)}${workers ? String(row.worker).padStart(8) : ''}  ${row.state.padEnd(16)}${String(row.eventsPerSecond).padStart(8)}${String(row.events).padStart(10)}` +
       `${(row.latencyMs === null ? '-' : row.latencyMs.toFixed(1)).padStart(10)}${String(row.sequence ?? '-').padStart(10)}`,
   );
   const screen = [
     title,
     header,
-    'shard  state           events/s     total  latency ms  sequence',
+    `shard${workers ? '  worker' : ''}  state           events/s     total  latency ms  sequence`,
     ...lines,
     '',
     'latency: - until the first heartbeat is acknowledged (it goes out within one heartbeat interval of HELLO)',
@@ -101,6 +149,7 @@ export async function demoCommand(args: string[]): Promise<void> {
     concurrency: { type: 'string' },
     sessions: { type: 'string' },
     'rest-url': { type: 'string' },
+    workers: { type: 'string' },
   });
   const duration = values.duration === undefined ? undefined : Number(values.duration);
   if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
@@ -109,6 +158,7 @@ export async function demoCommand(args: string[]): Promise<void> {
   const sessionsFile = (values.sessions as string | undefined) ?? (discordToken ? 'gloaming-sessions.json' : undefined);
   const shardCount = positive('shards', values.shards, 16);
   const concurrency = positive('concurrency', values.concurrency, 4);
+  const workers = values.workers === undefined ? null : positive('workers', values.workers, 1);
 
   let gateway: FakeGateway | null = null;
   let restUrl = values['rest-url'] as string | undefined;
@@ -132,35 +182,25 @@ export async function demoCommand(args: string[]): Promise<void> {
       message: 'sessions are not resumed against the in-process simulator',
     });
   }
-  // Set by the per-shard config below, once createRecommended has made the shared queue.
-  const fleet: { queue: WatchedQueue | null } = { queue: null };
   const saved = gateway === null ? loadSessions(sessionsFile) : new Map<number, Session>();
-  const shards = await createRecommended(
-    {
-      token: discordToken ?? (values.token as string | undefined) ?? 'demo-token',
-      intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
-      restUrl,
-      allowInsecureUrls: !discordToken,
-    },
-    resumeSessions(saved, (_id, config) => {
-      // Every shard shares createRecommended's queue, so one watcher wraps it for all.
-      fleet.queue ??= new WatchedQueue(config.queue as Queue);
-      return { ...config, queue: fleet.queue };
-    }),
-  );
-  const queue = fleet.queue?.inner;
-  const maxConcurrency = queue instanceof InMemoryQueue ? queue.maxConcurrency : concurrency;
-  const title = `gloaming demo: ${shards.length} shards (as /gateway/bot answered), max_concurrency ${maxConcurrency}, against ${target}. Ctrl-C stops.`;
-  print(title, { type: 'fleet', shards: shards.length, maxConcurrency });
+  const config = {
+    token: discordToken ?? (values.token as string | undefined) ?? 'demo-token',
+    intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
+    restUrl,
+    allowInsecureUrls: !discordToken,
+  };
+  const fleet = workers === null ? await localFleet(config, saved) : await workerFleet(config, saved, workers);
+  const { shards } = fleet;
+  const title = `gloaming demo: ${shards.length} shards (as /gateway/bot answered)${workers === null ? '' : ` on ${workers} worker threads`}, max_concurrency ${fleet.maxConcurrency ?? concurrency}, against ${target}. Ctrl-C stops.`;
+  print(title, { type: 'fleet', shards: shards.length, maxConcurrency: fleet.maxConcurrency ?? concurrency, workers });
   print(`${saved.size} saved sessions to resume; the rest identify through the queue`, { type: 'sessions', resuming: saved.size });
 
   const tty = process.stdout.isTTY && !json;
   const errors: string[] = [];
   if (tty) process.stdout.write('\x1b[2J');
-  const counts = new Map<Shard, { total: number; lastSecond: number }>(shards.map((shard) => [shard, { total: 0, lastSecond: 0 }]));
-  const stream = new ShardEventStream(shards);
+  const counts = new Map<DemoShard, { total: number; lastSecond: number }>(shards.map((shard) => [shard, { total: 0, lastSecond: 0 }]));
   const reading = (async () => {
-    for await (const { shard, event } of stream) {
+    for await (const { shard, event } of fleet.items) {
       const count = counts.get(shard);
       if (count && event.op === GatewayOpcodes.Dispatch) count.total += 1;
       if (event.op !== 'error') continue;
@@ -170,7 +210,7 @@ export async function demoCommand(args: string[]): Promise<void> {
     }
   })();
 
-  const stateOf = (shard: Shard): string => {
+  const stateOf = (shard: DemoShard): string => {
     const { state } = shard;
     if (state.kind === 'Disconnected') return `Disconnected(${state.attempts})`;
     // Identifying covers the wait for the queue too: a wave of identifies shows as Queued, then Identifying.
@@ -182,6 +222,7 @@ export async function demoCommand(args: string[]): Promise<void> {
       const count = counts.get(shard) as { total: number; lastSecond: number };
       const row: ShardRow = {
         shard: shard.id.number,
+        worker: shard instanceof WorkerShardHandle ? shard.worker : null,
         state: stateOf(shard),
         eventsPerSecond: count.total - count.lastSecond,
         events: count.total,
@@ -200,7 +241,7 @@ export async function demoCommand(args: string[]): Promise<void> {
 
   await untilStopped(duration);
   clearInterval(tick);
-  const sessions = await closeAll(shards, CloseFrame.RESUME);
+  const sessions = await fleet.close();
   await reading;
   if (sessionsFile !== undefined) saveSessions(sessionsFile, sessions);
   const total = [...counts.values()].reduce((sum, count) => sum + count.total, 0);

@@ -36,6 +36,7 @@ A fleet of real shards identifying through the queue, read through one merged st
 Against an in-process FakeGateway; against Discord when DISCORD_TOKEN is set.
 
   --shards N (16)  --concurrency N (4)  --duration S  --json (NDJSON on stdout)
+  --workers N      run the shards on N worker threads (a WorkerFleet); the screen shows each one's worker
   --sessions FILE  save sessions on stop, resume them on start
                    (default gloaming-sessions.json with DISCORD_TOKEN)
   --rest-url URL   ask this REST base for /gateway/bot instead

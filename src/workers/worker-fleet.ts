@@ -76,7 +76,7 @@ export interface WorkerFleetItem {
 }
 
 /** Items taken by the loop between two credits sent back to a worker. */
-const CREDIT_EVERY = 512;
+const CREDIT_EVERY = 256;
 /** How long a closing worker has to close its shards before it is terminated. */
 const CLOSE_TIMEOUT_MS = 10_000;
 const RESTART_BACKOFF = { initial: 500, max: 10_000, jitter: false };
@@ -198,6 +198,20 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     });
   }
 
+  /**
+   * Resolves once the fleet has planned its shards (for `{ recommended: true }`, after
+   * `GET /gateway/bot`) and started its workers, so `shards` holds every handle.
+   *
+   * @throws what planning threw: `GatewayBotError` for a failed `/gateway/bot`, ConfigError.
+   * @example
+   * await fleet.ready();
+   * console.log(`${fleet.shards.size} shards on ${fleet.workers.length} workers`);
+   */
+  async ready(): Promise<void> {
+    await this.#started;
+    if (this.#startError !== null) throw this.#startError;
+  }
+
   /** The worker threads, with the shards each holds and how often it was restarted. */
   get workers(): readonly WorkerInfo[] {
     return this.#slots.map((slot) => ({ index: slot.index, threadId: slot.thread?.threadId ?? -1, shardIds: slot.shardIds, restarts: slot.restarts, thread: slot.thread }));
@@ -205,7 +219,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
 
   /**
    * Items received from the workers and not yet taken by the loop. Bounded: a worker stops
-   * reading its shards while 8,192 of its items wait (their sockets then pause in turn).
+   * reading its shards while 2,048 of its items wait (their sockets then pause in turn).
    */
   get buffered(): number {
     return this.#buffer.length;
@@ -426,8 +440,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
 
   /** The next item, once one is received; done once the fleet is closed and drained, or every shard ended. */
   async next(): Promise<IteratorResult<WorkerFleetItem, undefined>> {
-    await this.#started;
-    if (this.#startError !== null) throw this.#startError;
+    await this.ready();
     for (;;) {
       const entry = this.#buffer.shift();
       if (entry !== undefined) return { value: this.#deliver(entry), done: false };

@@ -113,6 +113,18 @@ describe('gloaming demo', () => {
     expect(out.at(-1)?.events).toBeGreaterThan(0);
   });
 
+  it('--workers 2 runs the fleet on two worker threads and shows which holds each shard', async () => {
+    const proc = run(['demo', '--json', '--duration', '3', '--shards', '4', '--concurrency', '4', '--workers', '2']);
+    const out = await lines(proc);
+    expect((await proc.exited)[0]).toBe(0);
+    expect(out.find((line) => line.type === 'fleet')).toMatchObject({ shards: 4, workers: 2 });
+    const rows = out.flatMap((line) => (line.type === 'status' ? (line as unknown as { shards: { shard: number; worker: number; state: string }[] }).shards : []));
+    expect(rows.some((row) => row.state === 'Active')).toBe(true);
+    expect(new Set(rows.map((row) => `${row.shard}:${row.worker}`))).toEqual(new Set(['0:0', '1:1', '2:0', '3:1']));
+    expect(out.at(-1)).toMatchObject({ type: 'stopped' });
+    expect(out.at(-1)?.events).toBeGreaterThan(0);
+  });
+
   it('shows an identify wave: the second bucket Queued while the first is Active, and the fleet /gateway/bot sized', async () => {
     const out = await lines(run(['demo', '--json', '--duration', '3', '--shards', '4', '--concurrency', '2']));
     expect(out.find((line) => line.type === 'fleet')).toMatchObject({ shards: 4, maxConcurrency: 2 });
