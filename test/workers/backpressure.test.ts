@@ -1,6 +1,7 @@
 // Backpressure across threads: a loop that stops reading stops its workers forwarding (and,
 // in turn, their shards' sockets), the main thread's buffer stays bounded, and reading again
 // delivers every sequence once.
+import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { expect, it } from 'vitest';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
@@ -26,11 +27,11 @@ it('a loop that stops reading holds its workers back; reading again delivers eve
   const take = async (): Promise<WorkerFleetItem> => {
     const { value } = (await iterator.next()) as IteratorYieldResult<WorkerFleetItem>;
     const { shard, event } = value;
-    if (event.op === 0 && event.t === 'READY') {
+    if (event.op === GatewayOpcodes.Dispatch && event.t === GatewayDispatchEvents.Ready) {
       current.set(shard.id.number, event.d.session_id);
       read.set(event.d.session_id, []);
     }
-    if (event.op === 0) read.get(current.get(shard.id.number) ?? '')?.push(event.s);
+    if (event.op === GatewayOpcodes.Dispatch) read.get(current.get(shard.id.number) ?? '')?.push(event.s);
     return value;
   };
   while (current.size < 4) await take();
