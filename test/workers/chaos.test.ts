@@ -5,9 +5,9 @@ import { expect, it } from 'vitest';
 import { runChaos } from '../soak/chaos-harness.js';
 
 it.each([2, 4])(
-  'survives 15 s of chaos on %i workers: nothing lost or repeated, identifies only where unavoidable, every shard back',
+  'survives 10 s of chaos on %i workers: nothing lost or repeated, identifies only where unavoidable, every shard back',
   async (workers) => {
-    const report = await runChaos({ shards: 16, durationMs: 15_000, seed: 11, meanIntervalMs: 150, rate: 20, workers });
+    const report = await runChaos({ shards: 16, durationMs: 10_000, seed: 11, meanIntervalMs: 150, rate: 20, workers });
     console.info(JSON.stringify({ ...report, heapMb: undefined }, null, 1));
     expect(report.problems).toEqual([]);
     expect(Object.keys(report.faults).length).toBeGreaterThanOrEqual(10);

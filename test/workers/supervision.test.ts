@@ -59,14 +59,18 @@ describe('a worker that exits unasked', () => {
     expect(sessionProblems(reader.sequences, g)).toEqual([]);
   }, 60_000);
 
-  it("whose module's handler throws: started again, the event that crashed it handed over once, zero identifies", async () => {
+  it.each([
+    ['throws', 'boom', 'handler bug'],
+    ['calls process.exit', 'exit', 'exit code 3'],
+  ])("whose module's handler %s: started again, the event that ended it handed over once, zero identifies", async (_what, id, why) => {
     const g = await start();
     const marker = join(mkdtempSync(join(tmpdir(), 'gloaming-')), 'thrown');
     const fleet = fleetFor(g, { module: `${handler.href}?marker=${encodeURIComponent(marker)}` });
     const reader = new FleetReader(fleet);
     await until(() => allActive(fleet) && reader.dispatches > 100, 15_000);
-    g.dispatch(3, 'INTERACTION_CREATE', { id: 'boom' });
-    await until(() => reader.items.some(({ event }) => isBoom(event)), 15_000);
+    g.dispatch(3, 'INTERACTION_CREATE', { id });
+    const isIt = (event: ShardEvent): boolean => event.op === GatewayOpcodes.Dispatch && event.t === GatewayDispatchEvents.InteractionCreate && event.d.id === id;
+    await until(() => reader.items.some(({ event }) => isIt(event)), 15_000);
     const readBefore = reader.dispatches;
     await until(() => reader.dispatches > readBefore + 100, 15_000);
     await fleet.close(CloseFrame.RESUME);
@@ -76,8 +80,8 @@ describe('a worker that exits unasked', () => {
     expect(fleet.workers[holder]?.restarts).toBe(1);
     const exited = reader.items.filter(({ event }) => event.op === 'error' && event.d.code === 'WORKER_EXITED');
     expect(exited.length).toBe(fleet.workers[holder]?.shardIds.length);
-    expect(exited[0]?.event.op === 'error' && exited[0].event.d.message).toContain('handler bug');
-    expect(reader.items.filter(({ event }) => isBoom(event))).toHaveLength(1);
+    expect(exited[0]?.event.op === 'error' && exited[0].event.d.message).toContain(why);
+    expect(reader.items.filter(({ event }) => isIt(event))).toHaveLength(1);
     expect(g.log.ofType('identify')).toHaveLength(8);
     expect(sessionProblems(reader.sequences, g)).toEqual([]);
   }, 60_000);

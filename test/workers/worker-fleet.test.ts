@@ -6,6 +6,7 @@ import { CloseFrame } from '../../src/shard/close-codes.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import type { WorkerFleetItem } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
+import { until } from '../support/until.js';
 
 const start = startGateway({ identifyInterval: 0, guilds: 8, rate: 50 });
 
@@ -22,6 +23,49 @@ describe('WorkerFleet', () => {
     expect(sessions.size).toBe(16);
     expect(fleet.workers.map((w) => w.shardIds.length)).toEqual([8, 8]);
     expect(g.log.ofType('identify')).toHaveLength(16);
+  }, 30_000);
+});
+
+describe('WorkerFleet planning and config', () => {
+  it('{ recommended: true } runs the shard count /gateway/bot answers, through a queue sized from it', async () => {
+    const g = await start({ shards: 6, maxConcurrency: 3, identifyInterval: 300 });
+    const fleet = new WorkerFleet({ workers: 2, shards: { recommended: true }, config: { token: 'test-token', intents: 513, restUrl: g.restUrl } });
+    expect(fleet.shards.size).toBe(0);
+    await fleet.ready();
+    expect([...fleet.shards.keys()]).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(fleet.shards.get(5)?.id.total).toBe(6);
+    const reading = (async () => {
+      for await (const item of fleet) void item;
+    })();
+    await until(() => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active'), 15_000);
+    await fleet.close();
+    await reading;
+    expect(g.log.ofType('identify-rejected')).toEqual([]);
+    // Three buckets: two waves of three identifies, the second at least the (default-margined) interval later.
+    const times = g.log.ofType('identify').map((entry) => entry.time).sort((a, b) => a - b);
+    expect(times).toHaveLength(6);
+    expect((times[3] as number) - (times[2] as number)).toBeGreaterThan(200);
+  }, 30_000);
+
+  it("the module's configureShard sets each shard's config in its worker; the fleet's queue replaces the one it returns", async () => {
+    const g = await start({ shards: 2, maxConcurrency: 2 });
+    const fleet = new WorkerFleet({
+      workers: 1,
+      shards: { total: 2 },
+      config: { token: 'test-token', intents: 513, gatewayUrl: g.url },
+      queue: new InMemoryQueue(2, 1000, 86_400_000, 1000, { intervalMs: 0 }),
+      module: new URL('./fixtures/configure.ts', import.meta.url),
+    });
+    const reading = (async () => {
+      for await (const item of fleet) void item;
+    })();
+    await until(() => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active'), 15_000);
+    await fleet.close();
+    await reading;
+    expect(g.log.ofType('identify').map(({ shard, intents }) => [shard, intents]).sort()).toEqual([
+      [0, 1],
+      [1, 513],
+    ]);
   }, 30_000);
 });
 
