@@ -34,7 +34,6 @@ function fleetFor(g: FakeGateway, options: Partial<WorkerFleetOptions> = {}): Wo
   });
 }
 
-const isBoom = (event: ShardEvent): boolean => event.op === GatewayOpcodes.Dispatch && event.t === GatewayDispatchEvents.InteractionCreate && event.d.id === 'boom';
 const allActive = (fleet: WorkerFleet): boolean => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active');
 
 describe('a worker that exits unasked', () => {
