@@ -55,8 +55,7 @@ export type WorkerMessage =
     }
   | { readonly type: 'identify'; readonly ticket: number; readonly shard: number }
   | { readonly type: 'identify-abort'; readonly ticket: number }
-  | { readonly type: 'sent'; readonly request: number; readonly error: CrossedError | null }
-  | { readonly type: 'closed' };
+  | { readonly type: 'sent'; readonly request: number; readonly error: CrossedError | null };
 
 /** From the main thread to a worker. */
 export type FleetMessage =

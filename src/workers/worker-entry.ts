@@ -247,8 +247,7 @@ port.on('message', (message: FleetMessage) => {
       void Promise.all(shards.map((shard) => shard.close(new CloseFrame(message.code, message.reason)))).then(() => {
         outbox.sweep(shards);
         outbox.flush();
-        post({ type: 'closed' });
-        port.close();
+        port.close(); // nothing is left to keep the thread alive: it exits, and the fleet sees it
       });
   }
 });

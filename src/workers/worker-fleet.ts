@@ -75,19 +75,23 @@ export interface WorkerFleetItem {
   readonly event: ShardEvent;
 }
 
-/** Items taken by the loop between two credits sent back to a worker. */
+/** Items taken by the loop between two credits sent back to a worker (and at the end of each batch). */
 const CREDIT_EVERY = 256;
 /** How long a closing worker has to close its shards before it is terminated. */
 const CLOSE_TIMEOUT_MS = 10_000;
 const RESTART_BACKOFF = { initial: 500, max: 10_000, jitter: false };
 
-/** A received item, in the fleet's buffer until the loop takes it. */
-interface Entry {
+/** Received items, in the fleet's buffer as they came (no object per item) until the loop has taken them all. */
+interface Received {
+  /** The worker they came from, credited once all are taken; null for the fleet's own items (a worker's exit). */
   readonly slot: Slot | null;
   readonly generation: number;
-  readonly shard: number;
-  readonly text: string | null;
-  readonly other: CrossedItem | null;
+  readonly shards: readonly number[];
+  readonly texts: readonly (string | null)[];
+  readonly others: readonly CrossedItem[];
+  /** The next item to take, and the next of `others`. */
+  at: number;
+  otherAt: number;
 }
 
 /** A command on its way to a worker. */
@@ -153,7 +157,8 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   readonly #options: WorkerFleetOptions;
   readonly #maxRestarts: number;
   readonly #restartWindowMs: number;
-  readonly #buffer = new Fifo<Entry>();
+  readonly #buffer = new Fifo<Received>();
+  #buffered = 0;
   readonly #handles = new Map<number, WorkerShardHandle>();
   readonly #reports = new Map<number, ShardReport>();
   readonly #ended = new Set<number>();
@@ -222,7 +227,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * reading its shards while 2,048 of its items wait (their sockets then pause in turn).
    */
   get buffered(): number {
-    return this.#buffer.length;
+    return this.#buffered;
   }
 
   /** The handle of every shard, by id (for `{ recommended: true }`, empty until `/gateway/bot` answered). */
@@ -277,6 +282,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   #spawn(slot: Slot): void {
     slot.restartTimer = null;
     slot.generation += 1;
+    slot.taken = 0;
     const generation = slot.generation;
     const init: WorkerInit = {
       index: slot.index,
@@ -334,17 +340,13 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
         else command?.reject(errorFrom(message.error));
         return;
       }
-      case 'closed':
-        return;
     }
   }
 
   #onBatch(slot: Slot, batch: Extract<WorkerMessage, { type: 'batch' }>): void {
-    let other = 0;
-    const { generation } = slot;
-    for (let i = 0; i < batch.shards.length; i++) {
-      const text = batch.texts[i] ?? null;
-      this.#buffer.push({ slot, generation, shard: batch.shards[i] as number, text, other: text === null ? (batch.others[other++] ?? null) : null });
+    if (batch.shards.length !== 0) {
+      this.#buffer.push({ slot, generation: slot.generation, shards: batch.shards, texts: batch.texts, others: batch.others, at: 0, otherAt: 0 });
+      this.#buffered += batch.shards.length;
     }
     for (const [shard, session] of batch.sessions) {
       const report = this.#reports.get(shard);
@@ -408,7 +410,8 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   }
 
   #pushItem(shard: number, other: CrossedItem): void {
-    this.#buffer.push({ slot: null, generation: 0, shard, text: null, other });
+    this.#buffer.push({ slot: null, generation: 0, shards: [shard], texts: [null], others: [other], at: 0, otherAt: 0 });
+    this.#buffered += 1;
   }
 
   #send(shard: number, json: string): Promise<void> {
@@ -438,32 +441,46 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     return this.#handles.size !== 0 && this.#ended.size === this.#handles.size;
   }
 
-  /** The next item, once one is received; done once the fleet is closed and drained, or every shard ended. */
-  async next(): Promise<IteratorResult<WorkerFleetItem, undefined>> {
+  /**
+   * The next item, once one is received; done once the fleet is closed and drained, or every
+   * shard ended. Answered without waiting when an item is buffered (no promise chain per event).
+   */
+  next(): Promise<IteratorResult<WorkerFleetItem, undefined>> {
+    const item = this.#take();
+    return item === undefined ? this.#waitForNext() : Promise.resolve({ value: item, done: false });
+  }
+
+  async #waitForNext(): Promise<IteratorResult<WorkerFleetItem, undefined>> {
     await this.ready();
     for (;;) {
-      const entry = this.#buffer.shift();
-      if (entry !== undefined) return { value: this.#deliver(entry), done: false };
+      const item = this.#take();
+      if (item !== undefined) return { value: item, done: false };
       if (this.#finished()) return { value: undefined, done: true };
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
   }
 
-  #deliver(entry: Entry): WorkerFleetItem {
-    const { slot } = entry;
-    if (slot !== null && slot.generation === entry.generation && slot.thread !== null) {
-      slot.taken += 1;
-      if (slot.taken >= CREDIT_EVERY || this.#buffer.length === 0) {
-        this.#post(slot, { type: 'consumed', count: slot.taken });
-        slot.taken = 0;
-      }
+  /** Takes the oldest buffered item, crediting its worker now and then, which may then forward as many more. */
+  #take(): WorkerFleetItem | undefined {
+    const received = this.#buffer.peek();
+    if (received === undefined) return undefined;
+    const at = received.at++;
+    this.#buffered -= 1;
+    const whole = received.at === received.shards.length;
+    if (whole) this.#buffer.shift();
+    const { slot } = received;
+    if (slot !== null && slot.generation === received.generation && (++slot.taken >= CREDIT_EVERY || whole)) {
+      this.#post(slot, { type: 'consumed', count: slot.taken });
+      slot.taken = 0;
     }
-    const shard = this.#handles.get(entry.shard) as WorkerShardHandle;
-    if (entry.text !== null) return { shard, event: JSON.parse(entry.text) as ShardEvent };
-    const other = entry.other as CrossedItem;
+    const id = received.shards[at] as number;
+    const shard = this.#handles.get(id) as WorkerShardHandle;
+    const text = received.texts[at];
+    if (text !== null && text !== undefined) return { shard, event: JSON.parse(text) as ShardEvent };
+    const other = received.others[received.otherAt++] as CrossedItem;
     if (other.type === 'close') return { shard, event: { op: 'close', t: null, s: null, d: { code: other.code, reason: other.reason } } };
     const error = errorFrom(other.error);
-    if (error.kind === 'FatallyClosed') this.#ended.add(entry.shard);
+    if (error.kind === 'FatallyClosed') this.#ended.add(id);
     return { shard, event: { op: 'error', t: null, s: null, d: error } };
   }
 
