@@ -15,7 +15,7 @@ const work = mkdtempSync(join(tmpdir(), 'gloaming-package-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const CONSUMER = `
-import { CloseFrame, ConfigError, GatewayDispatchEvents, Intents, Session, Shard, ShardId } from 'gloaming';
+import { CloseFrame, ConfigError, GatewayDispatchEvents, Intents, Session, Shard, ShardId, WorkerFleet } from 'gloaming';
 import type { ShardEvent } from 'gloaming';
 import { FakeGateway } from 'gloaming/testing';
 
@@ -29,6 +29,11 @@ for await (const event of shard satisfies AsyncIterable<ShardEvent>) {
 }
 const session: Session | null = await shard.close(CloseFrame.RESUME);
 console.log(\`session \${Session.fromJSON(JSON.parse(JSON.stringify(session))).id === session?.id}\`);
+// Worker threads run the compiled worker side the package ships.
+const fleet = new WorkerFleet({ workers: 2, shards: { total: 2 }, config: { token: 'consumer-token', intents: 1, gatewayUrl: gateway.url }, queue: { enqueue: () => Promise.resolve() } });
+let readies = 0;
+for await (const { event } of fleet) if (event.t === GatewayDispatchEvents.Ready && ++readies === 2) break;
+console.log(\`workers \${(await fleet.close(CloseFrame.RESUME)).size}\`);
 try {
   new Shard(ShardId.ONE, { token: 'consumer-token', intents: 1, compression: 'zstd-stream' });
 } catch (error) {
@@ -87,6 +92,7 @@ describe('the published package', () => {
     expect(stdout.split('\n')).toEqual([
       'ready true',
       'session true',
+      'workers 2',
       expect.stringMatching(/^zstd .*zstd-napi.*not installed \(npm install zstd-napi\)/),
       '',
     ]);
