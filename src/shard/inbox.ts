@@ -45,6 +45,13 @@ export interface InboxHost {
  */
 const READ_BURST = 1024;
 
+/**
+ * A gateway's JSON ends with `}`. A wanted dispatch handed out as text that does not (a frame
+ * cut short) is parsed here, so a broken one rewinds the shard and is received again, as
+ * `nextEvent` would; corruption inside the text goes unnoticed until the far end parses it.
+ */
+const CLOSING_BRACE = 0x7d;
+
 /** One shard's received items and the consumer's view of them. */
 export class Inbox {
   readonly #items = new Fifo<InboxItem>();
@@ -200,7 +207,11 @@ export class Inbox {
       const item = this.#peeked?.item ?? this.#shift();
       if (item === undefined) return undefined;
       this.#peeked = null;
-      if (wantedOnly && item.kind === 'payload' && !item.wanted) continue;
+      if (wantedOnly && item.kind === 'payload') {
+        if (!item.wanted) continue;
+        const cut = item.payload === null && item.text.charCodeAt(item.text.length - 1) !== CLOSING_BRACE ? this.#host.parseDispatch(item.text) : null;
+        if (cut?.op === 'error') return { type: 'error', error: cut.d };
+      }
       if (!consume) this.#peeked = { item, event: undefined };
       return item.kind === 'payload'
         ? { type: 'text', text: item.text }
@@ -237,9 +248,14 @@ export class Inbox {
     return undefined;
   }
 
+  /**
+   * A mark of the same session (a resume URL that changed) keeps the sequence the items
+   * taken reached: after a rewind it may be behind the mark's.
+   */
   #takeSession(session: Session | null): void {
+    const same = session !== null && session.id === this.#takenSession?.id;
     this.#takenSession = session;
-    this.#takenSequence = session?.sequence ?? -1;
+    if (!same) this.#takenSequence = session?.sequence ?? -1;
   }
 
   /** Reads the socket again once a consumer that was behind has taken half the buffer. */

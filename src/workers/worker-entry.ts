@@ -126,7 +126,7 @@ class Outbox {
     this.#schedule();
   }
 
-  /** Until `unpin`, the shard's sessions go out as `session`: the item after it is still in a handler. */
+  /** Until `unpin`, the shard's sessions go out as `session`: the item after it is still in a handler (or ended the worker). */
   pin(shard: Shard, session: Session | null): void {
     this.#pinned.set(shard, session);
   }
@@ -189,7 +189,8 @@ function eventOf(message: ShardMessage): ShardEvent {
 async function pump(shard: Shard, outbox: Outbox, handle: WorkerModule['handleEvent']): Promise<void> {
   for (;;) {
     if (outbox.full) await outbox.room();
-    // With a handler, the item may wait in it (async) after being taken: until then, the session before it is the one sent.
+    // With a handler, an item is taken before the handler is done with it (it may await, or
+    // throw and end the worker): until it is, the session before it is the one sent.
     const before = handle === undefined ? null : shard.takenSession;
     let message: ShardMessage;
     try {
@@ -198,13 +199,17 @@ async function pump(shard: Shard, outbox: Outbox, handle: WorkerModule['handleEv
       if (error instanceof ShardError && error.kind === 'FatallyClosed') outbox.push(shard, { type: 'error', error });
       return;
     }
-    if (handle !== undefined) {
-      let keep = handle(eventOf(message), shard);
-      if (keep instanceof Promise) {
-        outbox.pin(shard, before);
-        keep = await keep;
-        outbox.unpin(shard);
-      }
+    let event: ShardEvent | undefined;
+    try {
+      event = handle === undefined ? undefined : eventOf(message);
+    } catch {
+      event = undefined; // not whole JSON: forwarded as it is, where it becomes an error item
+    }
+    if (handle !== undefined && event !== undefined) {
+      outbox.pin(shard, before);
+      let keep = handle(event, shard);
+      if (keep instanceof Promise) keep = await keep;
+      outbox.unpin(shard);
       if (keep === false) {
         outbox.moved(shard);
         continue;
@@ -244,7 +249,7 @@ port.on('message', (message: FleetMessage) => {
     }
     case 'close':
       clearInterval(tick);
-      void Promise.all(shards.map((shard) => shard.close(new CloseFrame(message.code, message.reason)))).then(() => {
+      void Promise.allSettled(shards.map((shard) => shard.close(new CloseFrame(message.code, message.reason)))).then(() => {
         outbox.sweep(shards);
         outbox.flush();
         port.close(); // nothing is left to keep the thread alive: it exits, and the fleet sees it
@@ -255,7 +260,8 @@ port.on('message', (message: FleetMessage) => {
 for (const shard of shards) shard.observe({ stateChanged: () => outbox.statusChanged(shard) });
 const tick = setInterval(() => outbox.sweep(shards), TICK_MS);
 // A handler that throws ends the worker as an uncaught exception would: the fleet restarts it.
-const crash = (error: unknown): void => void setImmediate(() => {
-  throw error;
-});
+const crash = (error: unknown): void =>
+  process.nextTick(() => {
+    throw error;
+  });
 for (const shard of shards) pump(shard, outbox, userModule.handleEvent?.bind(userModule)).catch(crash);

@@ -120,7 +120,8 @@ interface Slot {
   /** Items taken by the loop and not yet credited. */
   taken: number;
   restartTimer: NodeJS.Timeout | null;
-  gaveUp: boolean;
+  /** Given up after too many exits, or every shard of it ended: never started again. */
+  retired: boolean;
   exited: Promise<void>;
 }
 
@@ -167,7 +168,8 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   #total = 0;
   /** What each worker's shards are built from, before their sessions are added. */
   #crossing: ShardConfig;
-  #wake: (() => void) | null = null;
+  /** Loops waiting for an item (more than one if `next()` is called again before it settles). */
+  #waiting: (() => void)[] = [];
   #nextRequest = 1;
   #closing: Promise<Map<number, Session>> | null = null;
   readonly #started: Promise<void>;
@@ -249,6 +251,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       );
     }
     this.#queue = queue ?? new InMemoryQueue(1);
+    if (this.#closing !== null) return; // closed while /gateway/bot was asked: start nothing
     for (const slot of this.#slots) this.#spawn(slot);
   }
 
@@ -273,12 +276,12 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       commands: new Map(),
       taken: 0,
       restartTimer: null,
-      gaveUp: false,
+      retired: false,
       exited: Promise.resolve(),
     }));
   }
 
-  /** Starts a thread for `slot`, its shards resuming from their last received sessions. */
+  /** Starts a thread for `slot`, its live shards resuming from their last received sessions. */
   #spawn(slot: Slot): void {
     slot.restartTimer = null;
     slot.generation += 1;
@@ -287,10 +290,20 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     const init: WorkerInit = {
       index: slot.index,
       total: this.#total,
-      shards: slot.shardIds.map((id) => ({ id, config: shardConfigToData({ ...this.#crossing, session: this.#reports.get(id)?.session ?? undefined }, { includeToken: true }) })),
+      shards: slot.shardIds
+        .filter((id) => !this.#ended.has(id))
+        .map((id) => ({ id, config: shardConfigToData({ ...this.#crossing, session: this.#reports.get(id)?.session ?? undefined }, { includeToken: true }) })),
       module: this.#options.module === undefined ? null : this.#options.module.toString(),
     };
-    const thread = startWorker(init, this.#options.resourceLimits);
+    let thread: Worker;
+    try {
+      thread = startWorker(init, this.#options.resourceLimits);
+    } catch (error) {
+      if (generation === 1) throw error; // at start: the fleet cannot run (a ConfigError says why)
+      slot.lastError = error instanceof Error ? error.message : String(error);
+      this.#onExit(slot, -1); // a restart that could not start counts as another exit
+      return;
+    }
     slot.thread = thread;
     let exited!: () => void;
     slot.exited = new Promise((resolve) => (exited = resolve));
@@ -348,6 +361,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       this.#buffer.push({ slot, generation: slot.generation, shards: batch.shards, texts: batch.texts, others: batch.others, at: 0, otherAt: 0 });
       this.#buffered += batch.shards.length;
     }
+    if (batch.others.length !== 0) this.#noteEnded(slot, batch);
     for (const [shard, session] of batch.sessions) {
       const report = this.#reports.get(shard);
       if (report !== undefined) report.session = session === null ? null : Session.fromJSON(session);
@@ -361,20 +375,51 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     if (batch.shards.length !== 0) this.#wakeLoop();
   }
 
+  /**
+   * Shards of the batch that ended for good are ended from now on: a restart of their worker
+   * leaves them out, and a worker whose shards have all ended is closed, not kept running.
+   */
+  #noteEnded(slot: Slot, batch: Extract<WorkerMessage, { type: 'batch' }>): void {
+    let other = 0;
+    for (let i = 0; i < batch.shards.length; i++) {
+      if (batch.texts[i] !== null) continue;
+      const item = batch.others[other++];
+      if (item?.type !== 'error' || errorFrom(item.error).kind !== 'FatallyClosed') continue;
+      const id = batch.shards[i] as number;
+      this.#ended.add(id);
+      const report = this.#reports.get(id);
+      if (report !== undefined) report.state = { kind: 'FatallyClosed', code: item.error.closeCode ?? 0 };
+    }
+    if (!slot.retired && slot.shardIds.every((id) => this.#ended.has(id))) {
+      slot.retired = true;
+      this.#post(slot, { type: 'close', code: CloseFrame.NORMAL.code, reason: CloseFrame.NORMAL.reason });
+    }
+  }
+
   /** A worker's shard asks for its identify turn: the fleet's queue decides, on this thread. */
   #admit(slot: Slot, ticket: number, shard: number): void {
     const abort = new AbortController();
     slot.tickets.set(ticket, abort);
-    const { generation } = slot;
-    (this.#queue as Queue).enqueue(shard, abort.signal).then(
-      () => {
-        if (slot.tickets.delete(ticket) && slot.generation === generation) this.#post(slot, { type: 'identify-granted', ticket });
-      },
-      (error: unknown) => {
-        if (!slot.tickets.delete(ticket) || abort.signal.aborted || slot.generation !== generation) return;
-        this.#post(slot, { type: 'identify-failed', ticket, message: error instanceof Error ? error.message : String(error) });
-      },
-    );
+    // Tickets restart at 1 with each thread: only this wait's own entry may settle it.
+    const mine = (): boolean => {
+      if (slot.tickets.get(ticket) !== abort) return false;
+      slot.tickets.delete(ticket);
+      return true;
+    };
+    const refuse = (error: unknown): void => {
+      if (!mine() || abort.signal.aborted) return;
+      this.#post(slot, { type: 'identify-failed', ticket, message: error instanceof Error ? error.message : String(error) });
+    };
+    let admitted: Promise<void>;
+    try {
+      admitted = (this.#queue as Queue).enqueue(shard, abort.signal);
+    } catch (error) {
+      refuse(error); // a queue that throws instead of rejecting
+      return;
+    }
+    admitted.then(() => {
+      if (mine()) this.#post(slot, { type: 'identify-granted', ticket });
+    }, refuse);
   }
 
   #onExit(slot: Slot, code: number): void {
@@ -384,15 +429,23 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     const why = slot.lastError === null ? `exit code ${code}` : `exit code ${code}: ${slot.lastError.split('\n')[0] ?? ''}`;
     slot.lastError = null;
     this.#rejectCommands(slot, new ShardError('WORKER_EXITED', `worker ${slot.index} exited (${why}) before confirming the command was sent; it may or may not have gone out`), 'posted');
-    if (this.#closing !== null) {
+    if (this.#closing !== null || slot.retired) {
       this.#wakeLoop();
       return;
     }
     const now = performance.now();
     slot.exits = [...slot.exits.filter((at) => now - at < this.#restartWindowMs), now];
     const live = slot.shardIds.filter((id) => !this.#ended.has(id));
+    for (const id of live) {
+      const report = this.#reports.get(id) as ShardReport;
+      report.state = { kind: 'Disconnected', attempts: 0 };
+    }
     if (slot.exits.length > this.#maxRestarts) {
-      slot.gaveUp = true;
+      slot.retired = true;
+      for (const id of live) {
+        this.#ended.add(id);
+        (this.#reports.get(id) as ShardReport).state = { kind: 'FatallyClosed', code: 0 };
+      }
       this.#rejectCommands(slot, new ShardError('SEND_AFTER_CLOSE', `worker ${slot.index} was given up`), 'all');
       const message = `worker ${slot.index} exited ${slot.exits.length} times within ${this.#restartWindowMs} ms (last: ${why}): given up, its shards end`;
       for (const id of live) this.#pushItem(id, { type: 'error', error: { code: 'WORKER_GAVE_UP', message } });
@@ -418,7 +471,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     const handle = this.#handles.get(shard) as WorkerShardHandle;
     const slot = this.#slots[handle.worker] as Slot;
     if (this.#closing !== null) return Promise.reject(new ShardError('SEND_AFTER_CLOSE', `the fleet was closed`));
-    if (this.#ended.has(shard) || slot.gaveUp) return Promise.reject(new ShardError('SEND_AFTER_CLOSE', `shard ${handle.id.toString()} has ended`));
+    if (this.#ended.has(shard) || slot.retired) return Promise.reject(new ShardError('SEND_AFTER_CLOSE', `shard ${handle.id.toString()} has ended`));
     const request = this.#nextRequest++;
     return new Promise<void>((resolve, reject) => {
       const command: PendingCommand = { shard, json, resolve, reject, posted: false };
@@ -429,9 +482,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   }
 
   #wakeLoop(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
+    for (const wake of this.#waiting.splice(0)) wake();
   }
 
   /** Whether the stream is over: closed, or every shard ended, with nothing left to take. */
@@ -456,7 +507,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       const item = this.#take();
       if (item !== undefined) return { value: item, done: false };
       if (this.#finished()) return { value: undefined, done: true };
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
   }
 
@@ -476,12 +527,25 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     const id = received.shards[at] as number;
     const shard = this.#handles.get(id) as WorkerShardHandle;
     const text = received.texts[at];
-    if (text !== null && text !== undefined) return { shard, event: JSON.parse(text) as ShardEvent };
+    if (text !== null && text !== undefined) return { shard, event: this.#parse(text, shard) };
     const other = received.others[received.otherAt++] as CrossedItem;
     if (other.type === 'close') return { shard, event: { op: 'close', t: null, s: null, d: { code: other.code, reason: other.reason } } };
     const error = errorFrom(other.error);
     if (error.kind === 'FatallyClosed') this.#ended.add(id);
     return { shard, event: { op: 'error', t: null, s: null, d: error } };
+  }
+
+  /**
+   * A forwarded payload, parsed. Text that is not whole JSON is an error item: unlike a local
+   * shard, which rewinds and receives it again, the worker has moved past it.
+   */
+  #parse(text: string, shard: WorkerShardHandle): ShardEvent {
+    try {
+      return JSON.parse(text) as ShardEvent;
+    } catch (error) {
+      const message = `shard ${shard.id.number}: a dispatch was not valid JSON: ${(error as Error).message}; skipped`;
+      return { op: 'error', t: null, s: null, d: new ShardError('DISPATCH_NOT_JSON_SKIPPED', message, { cause: error }) };
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<WorkerFleetItem, undefined> {

@@ -36,12 +36,12 @@ it('a loop that stops reading holds its workers back; reading again delivers eve
   };
   while (current.size < 4) await take();
   // Not reading: the workers fill the main thread's buffer up to their limits and stop.
+  await until(() => fleet.buffered > 2_048, 20_000);
   let peak = 0;
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 20; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     peak = Math.max(peak, fleet.buffered);
   }
-  expect(peak).toBeGreaterThan(2_048);
   expect(peak).toBeLessThanOrEqual(2 * 2_048 + 2 * 1_024); // each worker's limit, plus the last read burst of a shard
   const sentWhilePaused = g.log.ofType('dispatch').length;
   await new Promise((resolve) => setTimeout(resolve, 500));

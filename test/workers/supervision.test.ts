@@ -16,7 +16,7 @@ import { CloseFrame } from '../../src/shard/close-codes.js';
 import type { ShardEvent } from '../../src/shard/events.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
-import type { WorkerFleetOptions } from '../../src/workers/worker-fleet.js';
+import type { WorkerFleetItem, WorkerFleetOptions } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
 import { until } from '../support/until.js';
 import { FleetReader, sessionProblems } from './fleet-reader.js';
@@ -61,10 +61,11 @@ describe('a worker that exits unasked', () => {
   it.each([
     ['throws', 'boom', 'handler bug'],
     ['calls process.exit', 'exit', 'exit code 3'],
+    ['runs out of memory under resourceLimits', 'oom', 'memory limit'],
   ])("whose module's handler %s: started again, the event that ended it handed over once, zero identifies", async (_what, id, why) => {
     const g = await start();
     const marker = join(mkdtempSync(join(tmpdir(), 'gloaming-')), 'thrown');
-    const fleet = fleetFor(g, { module: `${handler.href}?marker=${encodeURIComponent(marker)}` });
+    const fleet = fleetFor(g, { module: `${handler.href}?marker=${encodeURIComponent(marker)}`, resourceLimits: { maxOldGenerationSizeMb: 64 } });
     const reader = new FleetReader(fleet);
     await until(() => allActive(fleet) && reader.dispatches > 100, 15_000);
     g.dispatch(3, 'INTERACTION_CREATE', { id });
@@ -135,4 +136,52 @@ describe('a whole fleet restarted', () => {
     expect(both.size).toBe(4);
     expect(sessionProblems(both, g)).toEqual([]);
   }, 60_000);
+});
+
+describe('shards that end for good', () => {
+  it('are left out when their worker restarts; a worker whose shards all ended is closed; the loop ends with the last shard', async () => {
+    const g = await start({ shards: 4, maxConcurrency: 4 });
+    const fleet = new WorkerFleet({
+      workers: 2,
+      shards: { total: 4 },
+      config: { token: 'test-token', intents: 513, gatewayUrl: g.url },
+      queue: new InMemoryQueue(4, 1000, 86_400_000, 1000, { intervalMs: 0 }),
+    });
+    const reader = new FleetReader(fleet);
+    await until(() => allActive(fleet), 15_000);
+    const fatal = (): [number, string][] => reader.errors().filter(([, code]) => code === 'FATAL_CLOSE_CODE');
+    // Worker 0 holds shards 0 and 2, worker 1 shards 1 and 3.
+    g.inject({ type: 'close', code: 4014 }, { shard: 1 });
+    await until(() => fatal().length === 1);
+    await fleet.workers[1]?.thread?.terminate();
+    await until(() => fleet.workers[1]?.restarts === 1 && fleet.shards.get(3)?.state.kind === 'Active' && g.log.ofType('resume').length === 1, 15_000);
+    expect(fleet.shards.get(1)?.state.kind).toBe('FatallyClosed');
+    g.inject({ type: 'close', code: 4014 }, { shard: 0 });
+    g.inject({ type: 'close', code: 4014 }, { shard: 2 });
+    await until(() => fatal().length === 3 && fleet.workers[0]?.thread === null, 15_000);
+    expect(fleet.workers[0]?.restarts).toBe(0);
+    g.inject({ type: 'close', code: 4014 }, { shard: 3 });
+    await reader.done; // every shard ended: the stream ends without close()
+    expect(fatal().map(([shard]) => shard).sort()).toEqual([0, 1, 2, 3]);
+    expect(g.log.ofType('identify')).toHaveLength(4); // the ended shard 1 was not started again with worker 1
+    await until(() => fleet.workers.every((worker) => worker.thread === null), 15_000);
+  }, 60_000);
+});
+
+describe('a forwarded dispatch that is not whole JSON', () => {
+  it('cut short: its worker receives it again, as a local shard would, and the loop gets it once', async () => {
+    const g = await start({ shards: 1, guilds: 1, rate: 0 });
+    const fleet = new WorkerFleet({ workers: 1, shards: { total: 1 }, config: { token: 'test-token', intents: 513, gatewayUrl: g.url } });
+    const reader = new FleetReader(fleet);
+    await until(() => allActive(fleet) && reader.dispatches >= 2, 15_000);
+    g.inject({ type: 'raw-frame', data: '{"op":0,"t":"INTERACTION_CREATE","s":3,"d":{"id":"cut sh' }, { shard: 0 });
+    await until(() => reader.errors().some(([, code]) => code === 'DISPATCH_NOT_JSON'));
+    g.dispatch(0, 'INTERACTION_CREATE', { id: 'after' });
+    const after = (): WorkerFleetItem[] => reader.items.filter(({ event }) => event.op === GatewayOpcodes.Dispatch && event.t === GatewayDispatchEvents.InteractionCreate && event.d.id === 'after');
+    await until(() => after().length === 1, 15_000);
+    await fleet.close();
+    await reader.done;
+    expect(g.log.ofType('resume')).toHaveLength(1);
+    expect(sessionProblems(reader.sequences, g)).toEqual([]);
+  }, 30_000);
 });
