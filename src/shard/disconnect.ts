@@ -61,7 +61,9 @@ export interface ReconnectHistory {
   readonly identifyFailures: number;
   /** Identify queue rejections in a row. */
   readonly queueFailures: number;
+  /** The shard's `maxIdentifyFailures`: reaching it ends the shard. */
   readonly maxIdentifyFailures: number;
+  /** The shard's `backoff`. */
   readonly backoff: BackoffOptions;
 }
 

@@ -12,8 +12,10 @@ import type { LatencySnapshot } from './protocol.js';
 
 /** What the fleet knows of a shard in a worker; the fleet writes it, the handle reads it. */
 export interface ShardReport {
+  /** As the worker last reported it (the fleet sets it on a worker's exit and on a fatal end). */
   state: ShardState;
   latency: LatencySnapshot;
+  /** As of the last batch received. */
   session: Session | null;
 }
 
@@ -30,6 +32,7 @@ export interface ShardReport {
  * }
  */
 export class WorkerShardHandle {
+  /** The shard's id and total. */
   readonly id: ShardId;
   /** The index of the worker that holds the shard. */
   readonly worker: number;

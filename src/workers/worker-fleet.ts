@@ -59,9 +59,11 @@ export interface WorkerFleetOptions {
 
 /** One worker thread of a fleet, as `fleet.workers` lists it. */
 export interface WorkerInfo {
+  /** Its position, 0-based: the `worker` of its shards' handles. */
   readonly index: number;
   /** The current thread's id, or -1 while it is being restarted or after it ended. */
   readonly threadId: number;
+  /** The shards it holds, ended ones included. */
   readonly shardIds: readonly number[];
   /** How many times it was started again after exiting unasked. */
   readonly restarts: number;
@@ -71,7 +73,9 @@ export interface WorkerInfo {
 
 /** An item of a WorkerFleet's stream: the same shape as a merged stream's, with a handle for the shard. */
 export interface WorkerFleetItem {
+  /** The shard the event came from. */
   readonly shard: WorkerShardHandle;
+  /** A gateway payload, a close, or an error item, as a local shard yields them. */
   readonly event: ShardEvent;
 }
 
@@ -548,6 +552,10 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     }
   }
 
+  /**
+   * Iterates the fleet's items until it is closed and drained, or every shard ended.
+   * Breaking out of the loop does not close the fleet.
+   */
   [Symbol.asyncIterator](): AsyncIterator<WorkerFleetItem, undefined> {
     return { next: () => this.next(), return: () => Promise.resolve({ value: undefined, done: true }) };
   }
