@@ -4,6 +4,7 @@
  * reconnects. What follows a disconnect is decided in disconnect.ts, the session rules live
  * in session-tracker.ts and the consumer's buffer in inbox.ts.
  */
+import { setMaxListeners } from 'node:events';
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import type { GatewayHelloData, GatewayReadyDispatchData, GatewayReceivePayload } from 'discord-api-types/v10';
 import WebSocket from 'ws';
@@ -425,11 +426,14 @@ export class Shard {
       perMessageDeflate: false,
       maxPayload: this.config.maxInflatedSize,
     });
+    const abort = new AbortController();
+    // Every command waiting for the ratelimiter listens on it: many at once is not a leak.
+    setMaxListeners(0, abort.signal);
     const connection: Connection = {
       socket,
       inflater,
       usedResumeUrl: target.usedResumeUrl,
-      abort: new AbortController(),
+      abort,
       opened: false,
       awaitingReady: false,
       ratelimiter: null,
