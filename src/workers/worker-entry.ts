@@ -5,10 +5,12 @@
  * main thread, which owns the queue.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { peekPayload } from '../codec/peek.js';
 import { shardConfigFromData } from '../config-data.js';
 import type { Queue } from '../queue/queue.js';
 import { CloseFrame } from '../shard/close-codes.js';
 import { ShardError } from '../shard/errors.js';
+import { isSequence } from '../shard/payload-checks.js';
 import type { ShardEvent, ShardMessage } from '../shard/events.js';
 import type { Session } from '../shard/session.js';
 import { ShardId } from '../shard/shard-id.js';
@@ -129,6 +131,7 @@ class Outbox {
   /** Until `unpin`, the shard's sessions go out as `session`: the item after it is still in a handler (or ended the worker). */
   pin(shard: Shard, session: Session | null): void {
     this.#pinned.set(shard, session);
+    this.moved(shard); // sent soon: the session may have begun with the held item (its READY filtered out)
   }
 
   unpin(shard: Shard): void {
@@ -185,6 +188,18 @@ function eventOf(message: ShardMessage): ShardEvent {
   return { op: 'error', t: null, s: null, d: message.error };
 }
 
+/**
+ * The session as taken just before `message`, given the one before the pull (`before`) and
+ * after it (`after`). They differ only when the pull passed a session mark (an unwanted READY):
+ * then everything of the new session before the message's sequence was taken.
+ */
+function sessionBefore(message: ShardMessage, before: Session | null, after: Session | null): Session | null {
+  if (after === null || after.id === before?.id) return before;
+  const s = message.type === 'text' ? peekPayload(message.text)?.s : undefined;
+  // A dispatch of the new session moved the session as taken to its own sequence: before it is one less.
+  return isSequence(s) && s === after.sequence && s > 0 ? after.withSequence(s - 1) : after;
+}
+
 /** Pulls one shard until it ends: closed (quietly) or fatally (its error is forwarded). */
 async function pump(shard: Shard, outbox: Outbox, handle: WorkerModule['handleEvent']): Promise<void> {
   for (;;) {
@@ -206,7 +221,7 @@ async function pump(shard: Shard, outbox: Outbox, handle: WorkerModule['handleEv
       event = undefined; // not whole JSON: forwarded as it is, where it becomes an error item
     }
     if (handle !== undefined && event !== undefined) {
-      outbox.pin(shard, before);
+      outbox.pin(shard, sessionBefore(message, before, shard.takenSession));
       let keep = handle(event, shard);
       if (keep instanceof Promise) keep = await keep;
       outbox.unpin(shard);

@@ -86,6 +86,27 @@ describe('a worker that exits unasked', () => {
     expect(sessionProblems(reader.sequences, g)).toEqual([]);
   }, 60_000);
 
+  it('while an async handler holds the first event of a session whose READY was filtered out: resumed, not identified, the event handed over once', async () => {
+    const g = await start({ shards: 1, guilds: 0, rate: 0 });
+    const marker = join(mkdtempSync(join(tmpdir(), 'gloaming-')), 'held');
+    const fleet = new WorkerFleet({
+      workers: 1,
+      shards: { total: 1 },
+      config: { token: 'test-token', intents: 513, gatewayUrl: g.url, eventTypes: ['INTERACTION_CREATE'] },
+      module: `${new URL('./fixtures/holding-handler.ts', import.meta.url).href}?marker=${encodeURIComponent(marker)}`,
+    });
+    const reader = new FleetReader(fleet);
+    await until(() => allActive(fleet), 15_000);
+    g.dispatch(0, 'INTERACTION_CREATE', { id: 'hold' });
+    const held = (): number => reader.items.filter(({ event }) => event.op === GatewayOpcodes.Dispatch && event.t === GatewayDispatchEvents.InteractionCreate && event.d.id === 'hold').length;
+    await until(() => fleet.workers[0]?.restarts === 1 && held() === 1, 15_000);
+    await fleet.close();
+    await reader.done;
+    expect(g.log.ofType('identify')).toHaveLength(1);
+    expect(g.log.ofType('resume')).toHaveLength(1);
+    expect(held()).toBe(1);
+  }, 30_000);
+
   it('that keeps exiting is given up after the cap: a fatal error item per shard, no identify storm, the others go on', async () => {
     const g = await start();
     const fleet = fleetFor(g, { module: handler, restarts: { max: 2, windowMs: 60_000 } });
