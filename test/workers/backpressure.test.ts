@@ -35,20 +35,20 @@ it('a loop that stops reading holds its workers back; reading again delivers eve
     return value;
   };
   while (current.size < 4) await take();
-  // Not reading: the workers fill the main thread's buffer up to their limits and stop.
-  // (FakeGateway's 'max' traffic pauses for every session when one client stops reading, so
-  // one worker at its limit may hold the other below its own; and up to 255 items the loop
-  // took may not be credited yet, so a worker at its limit can have that many fewer waiting.)
-  await until(() => fleet.buffered >= 2_048 - 255, 20_000);
-  let peak = 0;
-  for (let i = 0; i < 20; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    peak = Math.max(peak, fleet.buffered);
+  // Not reading: each worker forwards up to its limit and stops pulling from its shards, whose
+  // sockets pause, so the gateway stops sending. (It resumes a worker only once the loop has
+  // taken half of what waits, so a worker may stop anywhere between half its limit and all of it;
+  // FakeGateway's 'max' traffic pauses every session once one client stops reading.)
+  let sent = -1;
+  for (let quiet = 0; quiet < 2; ) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = g.log.ofType('dispatch').length;
+    quiet = now === sent ? quiet + 1 : 0;
+    sent = now;
   }
-  expect(peak).toBeLessThanOrEqual(2 * 2_048 + 2 * 1_024); // each worker's limit, plus the last read burst of a shard
-  const sentWhilePaused = g.log.ofType('dispatch').length;
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  expect(g.log.ofType('dispatch').length - sentWhilePaused).toBeLessThan(5_000); // the sockets were paused too
+  expect(fleet.buffered).toBeGreaterThan(0);
+  expect(fleet.buffered).toBeLessThanOrEqual(2 * 2_048 + 2 * 1_024); // each worker's limit, plus the last read burst of a shard
+  expect(g.log.ofType('dispatch').length).toBe(sent);
   // Reading again: everything arrives, once.
   const target = [...read.values()].reduce((sum, list) => sum + list.length, 0) + 30_000;
   while ([...read.values()].reduce((sum, list) => sum + list.length, 0) < target) await take();

@@ -27,6 +27,8 @@ describe('across worker threads', () => {
     const reader = new FleetReader(fleet);
     await until(() => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active'));
     for (const shard of fleet.shards.values()) await shard.command(presence(`shard ${shard.id.number}`));
+    // Settled once written to the socket: the gateway logs each a moment later.
+    await until(() => g.log.ofType('command').length === 4);
     const commands = g.log.ofType('command');
     expect(commands.map((entry) => [entry.shard, (entry.d as { activities: { name: string }[] }).activities[0]?.name])).toEqual([0, 1, 2, 3].map((n) => [n, `shard ${n}`]));
 
