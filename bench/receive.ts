@@ -147,28 +147,10 @@ async function bundle(): Promise<void> {
   // What the WorkerFleet clients start in their threads, beside them: the fleet's worker side
   // (as the package ships it, worker-entry.js next to the code that spawns it) and the handler module.
   writeFileSync(join(cacheDir, 'package.json'), '{ "type": "module" }\n');
-  await build({
-    entryPoints: { 'worker-entry': join(root, 'src', 'workers', 'worker-entry.ts') },
-    outdir: cacheDir,
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
-  });
   entries['worker-handler'] = join(root, 'bench', 'clients', 'worker-handler.ts');
-  await build({
-    entryPoints: entries,
-    outdir: cacheDir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
-  });
+  const options = { outdir: cacheDir, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' } as const;
+  await build({ ...options, entryPoints: { 'worker-entry': join(root, 'src', 'workers', 'worker-entry.ts') } });
+  await build({ ...options, entryPoints: entries, outExtension: { '.js': '.mjs' } });
 }
 
 /** A fingerprint of src/ and its newest file, to say which gloaming was measured. */

@@ -3,24 +3,18 @@
 // delivers every sequence once.
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { expect, it } from 'vitest';
-import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
-import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import type { WorkerFleetItem } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
 import { until } from '../support/until.js';
+import { fleetFor } from './fleet.js';
 import { sessionProblems } from './fleet-reader.js';
 
 const start = startGateway({ identifyInterval: 0, guilds: 4 });
 
 it('a loop that stops reading holds its workers back; reading again delivers everything once', async () => {
   const g = await start({ shards: 4, maxConcurrency: 4, rate: 'max' });
-  const fleet = new WorkerFleet({
-    workers: 2,
-    shards: { total: 4 },
-    config: { token: 'test-token', intents: 513, gatewayUrl: g.url },
-    queue: new InMemoryQueue(4, 1000, 86_400_000, 1000, { intervalMs: 0 }),
-  });
+  const fleet = fleetFor(g);
   const iterator = fleet[Symbol.asyncIterator]();
   const read = new Map<string, number[]>();
   const current = new Map<number, string>();

@@ -6,9 +6,9 @@ import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { updatePresence } from '../../src/shard/commands.js';
 import { ShardError } from '../../src/shard/errors.js';
 import type { WorkerShardHandle } from '../../src/workers/handle.js';
-import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
 import { until } from '../support/until.js';
+import { allActive, fleetFor } from './fleet.js';
 import { FleetReader } from './fleet-reader.js';
 
 const start = startGateway({ guilds: 4, rate: 5 });
@@ -18,14 +18,9 @@ const presence = (name: string): ReturnType<typeof updatePresence> =>
 describe('across worker threads', () => {
   it('a command lands on its shard, passes that shard’s ratelimiter, and rejects with the shard’s error', async () => {
     const g = await start({ shards: 4, maxConcurrency: 4, identifyInterval: 0 });
-    const fleet = new WorkerFleet({
-      workers: 2,
-      shards: { total: 4 },
-      config: { token: 'test-token', intents: 513, gatewayUrl: g.url },
-      queue: new InMemoryQueue(4, 1000, 86_400_000, 1000, { intervalMs: 0 }),
-    });
+    const fleet = fleetFor(g);
     const reader = new FleetReader(fleet);
-    await until(() => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active'));
+    await until(() => allActive(fleet));
     for (const shard of fleet.shards.values()) await shard.command(presence(`shard ${shard.id.number}`));
     // Settled once written to the socket: the gateway logs each a moment later.
     await until(() => g.log.ofType('command').length === 4);
@@ -53,15 +48,13 @@ describe('across worker threads', () => {
 
   it('identify waves from four workers keep max_concurrency buckets: no identify refused', async () => {
     const g = await start({ shards: 8, maxConcurrency: 2, identifyInterval: 300 });
-    const fleet = new WorkerFleet({
+    const fleet = fleetFor(g, {
       workers: 4,
-      shards: { total: 8 },
-      config: { token: 'test-token', intents: 513, gatewayUrl: g.url },
       // The gateway's window plus a margin, as the default 5 s + 250 ms: a grant crosses two threads before its IDENTIFY is written.
       queue: new InMemoryQueue(2, 1000, 86_400_000, 1000, { intervalMs: 400 }),
     });
     const reader = new FleetReader(fleet);
-    await until(() => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active'), 15_000);
+    await until(() => allActive(fleet), 15_000);
     await fleet.close();
     await reader.done;
     expect(g.log.ofType('identify-rejected')).toEqual([]);

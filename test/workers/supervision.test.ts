@@ -11,30 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
 import { sessionsFromJSON } from '../../src/fleet/sessions.js';
-import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import type { ShardEvent } from '../../src/shard/events.js';
-import type { FakeGateway } from '../../src/testing/index.js';
-import { WorkerFleet } from '../../src/workers/worker-fleet.js';
-import type { WorkerFleetItem, WorkerFleetOptions } from '../../src/workers/worker-fleet.js';
+import type { WorkerFleetItem } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
+import { configFor } from '../support/shard.js';
 import { until } from '../support/until.js';
+import { allActive, fleetFor } from './fleet.js';
 import { FleetReader, sessionProblems } from './fleet-reader.js';
 
 const start = startGateway({ identifyInterval: 0, guilds: 8, rate: 40, shards: 8, maxConcurrency: 8 });
 const handler = new URL('./fixtures/throwing-handler.ts', import.meta.url);
-
-function fleetFor(g: FakeGateway, options: Partial<WorkerFleetOptions> = {}): WorkerFleet {
-  return new WorkerFleet({
-    workers: 2,
-    shards: { total: 8 },
-    config: { token: 'test-token', intents: 513, gatewayUrl: g.url },
-    queue: new InMemoryQueue(8, 1000, 86_400_000, 1000, { intervalMs: 0 }),
-    ...options,
-  });
-}
-
-const allActive = (fleet: WorkerFleet): boolean => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active');
 
 describe('a worker that exits unasked', () => {
   it('terminated mid-stream: started again, its shards resume with zero identifies, every sequence read once', async () => {
@@ -89,10 +76,9 @@ describe('a worker that exits unasked', () => {
   it('while an async handler holds the first event of a session whose READY was filtered out: resumed, not identified, the event handed over once', async () => {
     const g = await start({ shards: 1, guilds: 0, rate: 0 });
     const marker = join(mkdtempSync(join(tmpdir(), 'gloaming-')), 'held');
-    const fleet = new WorkerFleet({
+    const fleet = fleetFor(g, {
       workers: 1,
-      shards: { total: 1 },
-      config: { token: 'test-token', intents: 513, gatewayUrl: g.url, eventTypes: ['INTERACTION_CREATE'] },
+      config: { ...configFor(g), eventTypes: ['INTERACTION_CREATE'] },
       module: `${new URL('./fixtures/holding-handler.ts', import.meta.url).href}?marker=${encodeURIComponent(marker)}`,
     });
     const reader = new FleetReader(fleet);
@@ -145,7 +131,7 @@ describe('a whole fleet restarted', () => {
     const sessions = sessionsFromJSON(first.sessions);
     expect(sessions.size).toBe(4);
 
-    const fleet = new WorkerFleet({ workers: 2, shards: { total: 4 }, sessions, config: { token: 'test-token', intents: 513, gatewayUrl: g.url } });
+    const fleet = fleetFor(g, { sessions });
     const reader = new FleetReader(fleet, sessions);
     await until(() => allActive(fleet) && reader.dispatches > 200, 15_000);
     await fleet.close(CloseFrame.RESUME);
@@ -162,12 +148,7 @@ describe('a whole fleet restarted', () => {
 describe('shards that end for good', () => {
   it('are left out when their worker restarts; a worker whose shards all ended is closed; the loop ends with the last shard', async () => {
     const g = await start({ shards: 4, maxConcurrency: 4 });
-    const fleet = new WorkerFleet({
-      workers: 2,
-      shards: { total: 4 },
-      config: { token: 'test-token', intents: 513, gatewayUrl: g.url },
-      queue: new InMemoryQueue(4, 1000, 86_400_000, 1000, { intervalMs: 0 }),
-    });
+    const fleet = fleetFor(g);
     const reader = new FleetReader(fleet);
     await until(() => allActive(fleet), 15_000);
     const fatal = (): [number, string][] => reader.errors().filter(([, code]) => code === 'FATAL_CLOSE_CODE');
@@ -192,7 +173,7 @@ describe('shards that end for good', () => {
 describe('a forwarded dispatch that is not whole JSON', () => {
   it('cut short: its worker receives it again, as a local shard would, and the loop gets it once', async () => {
     const g = await start({ shards: 1, guilds: 1, rate: 0 });
-    const fleet = new WorkerFleet({ workers: 1, shards: { total: 1 }, config: { token: 'test-token', intents: 513, gatewayUrl: g.url } });
+    const fleet = fleetFor(g, { workers: 1 });
     const reader = new FleetReader(fleet);
     await until(() => allActive(fleet) && reader.dispatches >= 2, 15_000);
     g.inject({ type: 'raw-frame', data: '{"op":0,"t":"INTERACTION_CREATE","s":3,"d":{"id":"cut sh' }, { shard: 0 });

@@ -1,19 +1,19 @@
 // WorkerFleet against FakeGateway with real worker threads.
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
-import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import type { WorkerFleetItem } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
 import { until } from '../support/until.js';
+import { allActive, fleetFor } from './fleet.js';
 
 const start = startGateway({ identifyInterval: 0, guilds: 8, rate: 50 });
 
 describe('WorkerFleet', () => {
   it('runs 16 shards over 2 workers and delivers their events to one loop', async () => {
     const g = await start({ shards: 16, maxConcurrency: 16 });
-    const fleet = new WorkerFleet({ workers: 2, shards: { total: 16 }, config: { token: 'test-token', intents: 513, gatewayUrl: g.url }, queue: new InMemoryQueue(16, 1000, 86_400_000, 1000, { intervalMs: 0 }) });
+    const fleet = fleetFor(g);
     const items: WorkerFleetItem[] = [];
     for await (const item of fleet) {
       items.push(item);
@@ -37,7 +37,7 @@ describe('WorkerFleet planning and config', () => {
     const reading = (async () => {
       for await (const item of fleet) void item;
     })();
-    await until(() => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active'), 15_000);
+    await until(() => allActive(fleet), 15_000);
     await fleet.close();
     await reading;
     expect(g.log.ofType('identify-rejected')).toEqual([]);
@@ -49,17 +49,11 @@ describe('WorkerFleet planning and config', () => {
 
   it("the module's configureShard sets each shard's config in its worker; the fleet's queue replaces the one it returns", async () => {
     const g = await start({ shards: 2, maxConcurrency: 2 });
-    const fleet = new WorkerFleet({
-      workers: 1,
-      shards: { total: 2 },
-      config: { token: 'test-token', intents: 513, gatewayUrl: g.url },
-      queue: new InMemoryQueue(2, 1000, 86_400_000, 1000, { intervalMs: 0 }),
-      module: new URL('./fixtures/configure.ts', import.meta.url),
-    });
+    const fleet = fleetFor(g, { workers: 1, module: new URL('./fixtures/configure.ts', import.meta.url) });
     const reading = (async () => {
       for await (const item of fleet) void item;
     })();
-    await until(() => [...fleet.shards.values()].every((shard) => shard.state.kind === 'Active'), 15_000);
+    await until(() => allActive(fleet), 15_000);
     await fleet.close();
     await reading;
     expect(g.log.ofType('identify').map(({ shard, intents }) => [shard, intents]).sort()).toEqual([
@@ -84,7 +78,7 @@ describe('WorkerFleet options', () => {
     const g = await start({ shards: 2, maxConcurrency: 2 });
     let fleet: WorkerFleet;
     {
-      await using scoped = new WorkerFleet({ workers: 1, shards: { total: 2 }, config: { ...config, gatewayUrl: g.url }, queue: new InMemoryQueue(2, 1000, 86_400_000, 1000, { intervalMs: 0 }) });
+      await using scoped = fleetFor(g, { workers: 1 });
       fleet = scoped;
       for await (const { event } of scoped) if (event.op === GatewayOpcodes.Dispatch && event.t === GatewayDispatchEvents.Ready) break;
     }
