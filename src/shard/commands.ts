@@ -15,6 +15,7 @@ import {
   type GatewayRequestSoundboardSoundsData,
   type GatewayVoiceStateUpdateData,
 } from 'discord-api-types/v10';
+import { ShardError } from './errors.js';
 
 /**
  * A gateway command: an `{ op, d }` payload ready for {@link serializeCommand}.
@@ -35,6 +36,16 @@ export interface GatewayCommand<Op extends GatewayOpcodes = GatewayOpcodes, D = 
  * if (Buffer.byteLength(json) > MAX_PAYLOAD_BYTES) console.log('too large');
  */
 export const MAX_PAYLOAD_BYTES = 4096;
+
+/**
+ * The error a send refuses `json` with before anything leaves, or null when it fits.
+ * @internal
+ */
+export function payloadTooLarge(json: string): ShardError | null {
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= MAX_PAYLOAD_BYTES) return null;
+  return new ShardError('PAYLOAD_TOO_LARGE', `payload of ${bytes} bytes exceeds Discord's ${MAX_PAYLOAD_BYTES} byte limit (the gateway would close with 4002)`);
+}
 
 const SNOWFLAKE = /^\d{1,20}$/;
 const STATUSES: readonly string[] = Object.values(PresenceUpdateStatus);

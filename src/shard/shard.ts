@@ -17,7 +17,7 @@ import type { ResolvedShardConfig, ShardConfig } from '../config.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
 import type { Queue } from '../queue/queue.js';
 import { CloseFrame, fatalCloseAdvice } from './close-codes.js';
-import { MAX_PAYLOAD_BYTES, serializeCommand } from './commands.js';
+import { payloadTooLarge, serializeCommand } from './commands.js';
 import type { GatewayCommand } from './commands.js';
 import { decideReconnect, describeCause } from './disconnect.js';
 import type { DisconnectCause } from './disconnect.js';
@@ -290,10 +290,8 @@ export class Shard {
    * await shard.send(JSON.stringify({ op: 3, d: { since: null, activities: [], status: 'idle', afk: false } }));
    */
   async send(json: string): Promise<void> {
-    const bytes = Buffer.byteLength(json);
-    if (bytes > MAX_PAYLOAD_BYTES) {
-      throw new ShardError('PAYLOAD_TOO_LARGE', `payload of ${bytes} bytes exceeds Discord's ${MAX_PAYLOAD_BYTES} byte limit (the gateway would close with 4002)`);
-    }
+    const tooLarge = payloadTooLarge(json);
+    if (tooLarge !== null) throw tooLarge;
     this.#ensureStarted();
     for (;;) {
       await this.#whenActive();

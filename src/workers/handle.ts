@@ -2,9 +2,8 @@
  * A shard that lives in a WorkerFleet's worker thread, as the main thread sees it: its id,
  * what the worker last reported of its state, latency and session, and commands routed to it.
  */
-import { MAX_PAYLOAD_BYTES, serializeCommand } from '../shard/commands.js';
+import { payloadTooLarge, serializeCommand } from '../shard/commands.js';
 import type { GatewayCommand } from '../shard/commands.js';
-import { ShardError } from '../shard/errors.js';
 import type { Session } from '../shard/session.js';
 import type { ShardId } from '../shard/shard-id.js';
 import type { ShardState } from '../shard/shard.js';
@@ -73,11 +72,8 @@ export class WorkerShardHandle {
    * await shard.send(JSON.stringify({ op: 3, d: { since: null, activities: [], status: 'idle', afk: false } }));
    */
   send(json: string): Promise<void> {
-    const bytes = Buffer.byteLength(json);
-    if (bytes > MAX_PAYLOAD_BYTES) {
-      return Promise.reject(new ShardError('PAYLOAD_TOO_LARGE', `payload of ${bytes} bytes exceeds Discord's ${MAX_PAYLOAD_BYTES} byte limit (the gateway would close with 4002)`));
-    }
-    return this.#send(json);
+    const tooLarge = payloadTooLarge(json);
+    return tooLarge === null ? this.#send(json) : Promise.reject(tooLarge);
   }
 
   /**
