@@ -2,7 +2,7 @@
  * A shard config as plain data, for the places a config has to cross: `postMessage` to a
  * worker thread, a JSON file or a message to another process. Classes and functions do
  * not survive those, so the token travels as a string (only when asked for), the session
- * as its JSON form and the event types as an array; a queue cannot travel at all.
+ * as its JSON form and the event types as an array; a queue and a logger cannot travel at all.
  */
 import type { DispatchEventName } from './codec/event-types.js';
 import { ConfigError, resolveShardConfig } from './config.js';
@@ -15,7 +15,7 @@ import type { SessionJSON } from './shard/session.js';
  * `structuredClone`, `postMessage` and `JSON.stringify`. It holds the token in clear:
  * keep it out of logs and files that others read.
  */
-export interface ShardConfigData extends Omit<Required<ShardConfig>, 'token' | 'eventTypes' | 'session' | 'queue'> {
+export interface ShardConfigData extends Omit<Required<ShardConfig>, 'token' | 'eventTypes' | 'session' | 'queue' | 'logger'> {
   /** The bot token without the `Bot ` prefix, in clear. */
   token: string;
   /** The dispatch types to deliver, or null for all. */
@@ -30,8 +30,9 @@ export interface ShardConfigData extends Omit<Required<ShardConfig>, 'token' | '
  *
  * @param options - `includeToken: true` acknowledges that the result holds the token in clear.
  * @throws ConfigError for an invalid config (as `new Shard` would), when `includeToken` is
- *   not `true`, or (option `queue`) when the config has a queue: a queue is shared state
- *   with methods, so each side needs its own (for example one on Redis) or a proxy to it.
+ *   not `true`, or (option `queue`, `logger`) when the config has a queue or a logger: they
+ *   are objects with methods, so each side needs its own (a queue shared, for example on
+ *   Redis) or a proxy to it.
  *
  * @example
  * worker.postMessage({ shard: 3, config: shardConfigToData({ token, intents }, { includeToken: true }) });
@@ -41,6 +42,9 @@ export function shardConfigToData(config: ShardConfig, options: { includeToken: 
   const resolved = resolveShardConfig(config);
   if (resolved.queue !== null) {
     throw new ConfigError('queue', 'a queue cannot become plain data; give the other side its own queue (shared, for example on Redis) or a proxy to this one');
+  }
+  if (resolved.logger !== null) {
+    throw new ConfigError('logger', 'a logger cannot become plain data; give the other side its own, or forward its lines (a WorkerFleet takes a logger option and does)');
   }
   return {
     token: resolved.token.reveal(),

@@ -10,6 +10,8 @@ import { isDispatchEventName } from './codec/event-types.js';
 import { zstdSupported } from './codec/inflate.js';
 import type { DispatchEventName } from './codec/event-types.js';
 import { ALL_INTENTS } from './intents.js';
+import { isLogger } from './observability/logger.js';
+import type { Logger } from './observability/logger.js';
 import type { Queue } from './queue/queue.js';
 import { MAX_PAYLOAD_BYTES } from './shard/commands.js';
 import { SHARD_QUERY_PARAMETERS, tokenUrlProblem } from './shard/gateway-url.js';
@@ -196,6 +198,13 @@ export interface ShardConfig {
    */
   queue?: Queue | null;
   /**
+   * Where the shard logs its lifecycle (connect, HELLO, identify with its queue wait, READY,
+   * resume with the dispatches replayed, closes, reconnects with their cause and delay, fatal
+   * ends): a pino logger or anything of its shape, given a child with `shardId`. Default (or
+   * `null`): silent.
+   */
+  logger?: Logger | null;
+  /**
    * The largest message, in bytes after decompression, the shard takes; integer >= 4096,
    * default 128 MiB. A larger one is decompressed into a fixed scratch buffer and dropped
    * (an error item says which dispatch), never gathered in memory. A message whose
@@ -287,6 +296,8 @@ export interface ResolvedShardConfig {
   readonly session: Session | null;
   /** The identify queue as given (not copied or frozen), or `null` for the shard's own. */
   readonly queue: Queue | null;
+  /** The shard's logger, or null. */
+  readonly logger: Logger | null;
   /** Bytes one inflated message may reach. */
   readonly maxInflatedSize: number;
   /** Messages buffered before the shard stops reading the socket. */
@@ -301,7 +312,7 @@ export interface ResolvedShardConfig {
 
 const OPTIONS = [
   'token', 'intents', 'largeThreshold', 'presence', 'identifyProperties', 'gatewayUrl', 'compression', 'allowInsecureUrls',
-  'userAgent', 'ratelimitMessages', 'eventTypes', 'session', 'queue', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff',
+  'userAgent', 'ratelimitMessages', 'eventTypes', 'session', 'queue', 'logger', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff',
   'maxIdentifyFailures',
 ] as const satisfies readonly (keyof ShardConfig)[];
 
@@ -564,6 +575,11 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
     check.fail('queue', 'must be a Queue (an object with an enqueue method) or null', queue);
   }
 
+  const logger = config.logger ?? null;
+  if (logger !== null && !isLogger(logger)) {
+    check.fail('logger', 'must be a logger with trace, debug, info, warn, error, fatal and child (pino has them), or null', logger);
+  }
+
   const maxInflatedSize = check.integer('maxInflatedSize', config.maxInflatedSize, 128 * 1024 * 1024, 4096, bufferConstants.MAX_LENGTH);
   const maxBufferedMessages = check.integer('maxBufferedMessages', config.maxBufferedMessages, 256, 1, Number.MAX_SAFE_INTEGER);
 
@@ -611,6 +627,7 @@ export function resolveShardConfig(config: ShardConfig): ResolvedShardConfig {
     eventTypes,
     session,
     queue,
+    logger,
     maxInflatedSize,
     maxBufferedMessages,
     timeouts: Object.freeze(timeouts),

@@ -83,6 +83,11 @@ export class Inbox {
     return (this.#takenSession = session.withSequence(this.#takenSequence));
   }
 
+  /** Items waiting for the consumer. */
+  get buffered(): number {
+    return this.#items.length;
+  }
+
   /** Whether the socket should not be read now. */
   get paused(): boolean {
     return this.#backlogged || this.#bursting;

@@ -2,6 +2,7 @@
  * What a shard tells whoever watches it — logs, metrics, a session store, a worker host —
  * from the single places things change, so none of them reaches into the shard.
  */
+import { errorFields } from '../observability/logger.js';
 import type { DisconnectCause } from './disconnect.js';
 import type { ShardError } from './errors.js';
 import type { Session } from './session.js';
@@ -10,7 +11,8 @@ import type { Shard, ShardState } from './shard.js';
 /**
  * Callbacks for what happens to a shard; implement the ones you need. They run synchronously
  * where the change happens, so keep them short (`sequenceChanged` runs once per dispatch). One
- * that throws is reported with `process.emitWarning` and does not disturb the shard.
+ * that throws does not disturb the shard: it is logged as an error through the shard's
+ * `logger`, or with `process.emitWarning` when it has none (a bug should not vanish).
  *
  * @example
  * shard.observe({
@@ -25,12 +27,18 @@ export interface ShardObserver {
   sessionChanged?(shard: Shard, session: Session | null): void;
   /** A dispatch with a new sequence was received (or skipped as oversized): the resume point moved to `sequence`. */
   sequenceChanged?(shard: Shard, sequence: number): void;
+  /** A connection is being opened to `url` (no token in it), to resume a session or to identify. */
+  connecting?(shard: Shard, connect: { readonly url: string; readonly resuming: boolean }): void;
+  /** HELLO arrived: heartbeats every `heartbeatIntervalMs`. */
+  hello?(shard: Shard, heartbeatIntervalMs: number): void;
   /** The shard asked the identify queue for a turn. */
   identifyQueued?(shard: Shard): void;
   /** The queue admitted the shard and IDENTIFY was sent, `waitMs` after it asked. */
   identifySent?(shard: Shard, waitMs: number): void;
   /** RESUME was sent for `session`. */
   resumeSent?(shard: Shard, session: Session): void;
+  /** RESUMED arrived; the gateway replayed `replayed` dispatches before it. */
+  resumed?(shard: Shard, resume: { readonly replayed: number }): void;
   /**
    * A connection ended: the close the consumer reads (the server's code, null for a drop by
    * either side, or the user's frame) and why.
@@ -54,7 +62,10 @@ export function notify<K extends keyof ShardObserver>(
     try {
       callback.apply(observer, args);
     } catch (error) {
-      process.emitWarning(`gloaming: a shard observer's ${name} threw: ${error instanceof Error ? error.message : String(error)}`);
+      const shard = args[0] as Shard;
+      const logger = shard.config.logger;
+      if (logger !== null) logger.error({ shardId: shard.id.number, callback: name, err: errorFields(error) }, 'a shard observer threw');
+      else process.emitWarning(`gloaming: a shard observer's ${name} threw: ${errorFields(error).message}`);
     }
   }
 }

@@ -19,6 +19,8 @@ export interface SessionListener {
   sessionChanged(): void;
   /** The resume point moved to `sequence`. */
   sequenceChanged(sequence: number): void;
+  /** READY's `resume_gateway_url` was not used: it is no URL the token may be sent to. */
+  resumeUrlIgnored(url: string, problem: string): void;
 }
 
 /** One shard's session: id, resume point and resume URL. */
@@ -129,7 +131,7 @@ export class SessionTracker {
     if (url === undefined) return null;
     const problem = URL.canParse(url) ? tokenUrlProblem(new URL(url), 'ws:', 'wss:', this.#allowInsecureUrls) : 'is not a valid URL';
     if (problem === null) return url;
-    process.emitWarning(`gloaming: ignoring resume_gateway_url ${JSON.stringify(url)}: ${problem}; resuming on the gateway URL`);
+    this.#listener.resumeUrlIgnored(url, problem);
     return null;
   }
 }

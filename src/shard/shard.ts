@@ -29,6 +29,10 @@ import { connectUrl } from './gateway-url.js';
 import { identifyPayload } from './identify.js';
 import { Inbox } from './inbox.js';
 import { Latency } from './latency.js';
+import { shardLogObserver } from '../observability/log-observer.js';
+import type { Logger } from '../observability/logger.js';
+import { ShardCounters } from './counters.js';
+import type { ShardCountsData } from './counters.js';
 import { notify } from './observer.js';
 import type { ShardObserver } from './observer.js';
 import { helloProblem, isSequence, readyProblem } from './payload-checks.js';
@@ -114,7 +118,14 @@ export class Shard {
   #reconnectTimer: NodeJS.Timeout | null = null;
   #activeWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #metrics: InflaterMetrics = { bytesIn: 0, bytesOut: 0, messages: 0 };
+  readonly #counters = new ShardCounters();
+  /** The sequence a RESUME went out from, to count what the gateway replays. */
+  #resumedFrom = -1;
   #observers: ShardObserver[] = [];
+  /** Whether an observer wants `sequenceChanged`, which would otherwise cost every dispatch a call. */
+  #sequenceWatched = false;
+  /** The config's logger with this shard's `shardId` bound, or null. */
+  readonly #logger: Logger | null;
 
   /**
    * @throws ConfigError naming the bad option; RangeError for a bad shard id.
@@ -131,8 +142,9 @@ export class Shard {
       },
       // On the receive path: free when nobody observes.
       sequenceChanged: (sequence) => {
-        if (this.#observers.length !== 0) notify(this.#observers, 'sequenceChanged', this, sequence);
+        if (this.#sequenceWatched) notify(this.#observers, 'sequenceChanged', this, sequence);
       },
+      resumeUrlIgnored: (url, problem) => this.#logger?.warn({ url, problem }, 'ignoring resume_gateway_url: resuming on the gateway URL'),
     });
     this.#inbox = new Inbox(
       {
@@ -144,6 +156,8 @@ export class Shard {
       this.config.maxBufferedMessages,
       this.config.session,
     );
+    this.#logger = this.config.logger?.child({ shardId: this.id.number }) ?? null;
+    if (this.#logger !== null) this.observe(shardLogObserver(this.#logger));
   }
 
   /** Where the shard is: Disconnected (with reconnect attempts), Identifying, Resuming, Active or FatallyClosed. */
@@ -187,6 +201,23 @@ export class Shard {
   }
 
   /**
+   * What the shard counted since it was made: dispatches by type, identifies, resumes,
+   * dispatches replayed, reconnects by cause, commands sent and refused. A snapshot, cheap
+   * enough for every metrics scrape.
+   *
+   * @example
+   * const { identifies, reconnects } = shard.counts;
+   */
+  get counts(): ShardCountsData {
+    return this.#counters.toJSON();
+  }
+
+  /** Items received and not yet taken by the consumer: how far behind it is. */
+  get buffered(): number {
+    return this.#inbox.buffered;
+  }
+
+  /**
    * Watches the shard: `observer`'s callbacks run where its state, session, connections,
    * errors and identify admission change (see {@link ShardObserver}). Returns a function that
    * stops watching. Observing the same object twice calls it twice.
@@ -197,9 +228,11 @@ export class Shard {
    */
   observe(observer: ShardObserver): () => void {
     this.#observers = [...this.#observers, observer];
+    this.#sequenceWatched ||= observer.sequenceChanged !== undefined;
     return () => {
       const at = this.#observers.indexOf(observer);
       if (at !== -1) this.#observers = this.#observers.filter((_, index) => index !== at);
+      this.#sequenceWatched = this.#observers.some((watching) => watching.sequenceChanged !== undefined);
     };
   }
 
@@ -290,6 +323,16 @@ export class Shard {
    * await shard.send(JSON.stringify({ op: 3, d: { since: null, activities: [], status: 'idle', afk: false } }));
    */
   async send(json: string): Promise<void> {
+    try {
+      await this.#send(json);
+    } catch (error) {
+      this.#counters.commandsRefused += 1;
+      throw error;
+    }
+    this.#counters.commandsSent += 1;
+  }
+
+  async #send(json: string): Promise<void> {
     const tooLarge = payloadTooLarge(json);
     if (tooLarge !== null) throw tooLarge;
     this.#ensureStarted();
@@ -411,6 +454,7 @@ export class Shard {
     this.#reconnectTimer = null;
     const target = this.#session.connectTarget(this.config.gatewayUrl);
     const url = connectUrl(target.url, this.config.compression);
+    if (this.#observers.length !== 0) notify(this.#observers, 'connecting', this, { url, resuming: this.#session.resumable });
     let inflater: Inflater;
     try {
       inflater = createInflater(this.config.compression, this.config.maxInflatedSize);
@@ -500,6 +544,7 @@ export class Shard {
       this.#reportError(new ShardError('SEQUENCE_REPEATED', `a dispatch repeated sequence ${s} (already at ${this.#session.sequence}): skipped`));
       return;
     }
+    this.#counters.dispatch(t);
     this.#inbox.push({ kind: 'payload', text, payload: parsed, wanted: this.#wanted(DISPATCH, t), s });
   }
 
@@ -518,6 +563,7 @@ export class Shard {
       this.#drop(connection, { kind: 'InvalidPayload', problem });
       return;
     }
+    if (payload.op === DISPATCH) this.#counters.dispatch(payload.t);
     const s = payload.t === GatewayDispatchEvents.Resumed && isSequence(payload.s) ? payload.s : -1;
     this.#inbox.push({ kind: 'payload', text, payload, wanted: this.#wanted(payload.op, payload.t), s });
     this.#handle(connection, payload);
@@ -637,6 +683,7 @@ export class Shard {
   #onHello(connection: Connection, hello: GatewayHelloData): void {
     this.#clearDeadline(connection);
     const interval = hello.heartbeat_interval;
+    if (this.#observers.length !== 0) notify(this.#observers, 'hello', this, interval);
     if (this.config.ratelimitMessages) connection.ratelimiter = new CommandRatelimiter(interval);
     connection.heartbeatTimer = setTimeout(() => {
       this.#heartbeat(connection);
@@ -645,6 +692,8 @@ export class Shard {
     if (this.#session.resumable) {
       this.#setState({ kind: 'Resuming' });
       this.#sendNow(connection, this.#session.resumePayload(this.config.token.reveal()));
+      this.#counters.resumes += 1;
+      this.#resumedFrom = this.#session.sequence;
       if (this.#observers.length !== 0) notify(this.#observers, 'resumeSent', this, this.session as Session);
       this.#deadline(connection, this.config.timeouts.ready, 'RESUMED');
       return;
@@ -657,6 +706,7 @@ export class Shard {
         if (this.#connection !== connection) return;
         this.#queueFailures = 0;
         this.#sendNow(connection, identifyPayload(this.config.token.reveal(), this.config, this.id.toJSON()));
+        this.#counters.identifies += 1;
         notify(this.#observers, 'identifySent', this, performance.now() - asked);
         connection.awaitingReady = true;
         this.#deadline(connection, this.config.timeouts.ready, 'READY');
@@ -681,8 +731,12 @@ export class Shard {
   }
 
   #onResumed(connection: Connection, sequence: unknown): void {
+    const replayed = Math.max(0, this.#session.sequence - this.#resumedFrom);
+    this.#counters.resumed += 1;
+    this.#counters.replayed += replayed;
     this.#session.resumed(sequence);
     this.#onActive(connection);
+    if (this.#observers.length !== 0) notify(this.#observers, 'resumed', this, { replayed });
   }
 
   #onActive(connection: Connection): void {
@@ -784,6 +838,7 @@ export class Shard {
       this.#fail(this.#fatalError(cause, decision.reason));
       return;
     }
+    this.#counters.reconnect(cause);
     if (decision.action === 'identify') this.#session.end();
     if (identifyEnded) {
       const message = `IDENTIFY ended before READY with ${describeCause(cause)} (${this.#identifyFailures} of ${this.config.maxIdentifyFailures} in a row): identifying again after a backoff`;

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import { Session } from '../../src/shard/session.js';
 import { startGateway } from '../support/gateway.js';
+import { MemoryLogger } from '../support/memory-logger.js';
 import { shardsPerTest } from '../support/shard.js';
 
 const start = startGateway({ identifyInterval: 0, guilds: 3 });
@@ -23,31 +24,24 @@ describe('where it connects', () => {
     expect(g.log.ofType('identify')).toHaveLength(1);
   });
 
-  /** Warnings the process emits while `run` runs. */
-  async function warningsDuring(run: () => Promise<void>): Promise<string[]> {
-    const warnings: string[] = [];
-    const onWarning = (warning: Error): void => void warnings.push(warning.message);
-    process.on('warning', onWarning);
-    try {
-      await run();
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      process.off('warning', onWarning);
-    }
-    return warnings;
+  /** The problems of the resume URLs the shards of `run` logged as ignored. */
+  async function ignoredDuring(run: (logger: MemoryLogger) => Promise<void>): Promise<string[]> {
+    const logger = new MemoryLogger();
+    await run(logger);
+    return logger.find('ignoring resume_gateway_url: resuming on the gateway URL').map((line) => `${String(line.url)}: ${String(line.problem)}`);
   }
 
   it('uses a ws: resume_gateway_url on loopback without an opt-in or a warning', async () => {
     const g = await start();
-    const warnings = await warningsDuring(async () => {
-      const { shard, reader } = open(g);
+    const warnings = await ignoredDuring(async (logger) => {
+      const { shard, reader } = open(g, { logger });
       await reader.until(() => shard.state.kind === 'Active' && reader.sequences().length > 3);
       expect(shard.session?.resumeUrl).toBe(g.resumeUrl);
       g.inject({ type: 'drop' });
       const resume = await g.log.waitFor((e) => e.type === 'resume');
       expect(g.log.ofType('connect').find((c) => c.connection === resume.connection)?.path).toBe('resume');
     });
-    expect(warnings.filter((warning) => warning.includes('resume_gateway_url'))).toEqual([]);
+    expect(warnings).toEqual([]);
   });
 
   it.each([
@@ -56,15 +50,17 @@ describe('where it connects', () => {
     ['not a URL', 'gateway.example/resume', 'is not a valid URL'],
   ])('skips a resume_gateway_url that is %s with a warning, and resumes on the gateway URL', async (_what, resumeGatewayUrl, problem) => {
     const g = await start({ resumeGatewayUrl });
-    const warnings = await warningsDuring(async () => {
-      const { shard, reader } = open(g);
+    const warnings = await ignoredDuring(async (logger) => {
+      const { shard, reader } = open(g, { logger });
       await reader.until(() => shard.state.kind === 'Active' && reader.sequences().length > 3);
       expect(shard.session?.resumeUrl).toBeNull();
       g.inject({ type: 'drop' });
       const resume = await g.log.waitFor((e) => e.type === 'resume');
       expect(g.log.ofType('connect').find((c) => c.connection === resume.connection)?.path).toBe('gateway');
     });
-    expect(warnings.find((warning) => warning.includes('resume_gateway_url'))).toContain(problem);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`${resumeGatewayUrl}: `);
+    expect(warnings[0]).toContain(problem);
   });
 
   it('takes a ws: resume_gateway_url to another host only with allowInsecureUrls', async () => {
