@@ -62,7 +62,7 @@ export function notify<K extends keyof ShardObserver>(
     try {
       callback.apply(observer, args);
     } catch (error) {
-      const shard = args[0] as Shard;
+      const [shard] = args;
       const logger = shard.config.logger;
       if (logger !== null) logger.error({ shardId: shard.id.number, callback: name, err: errorFields(error) }, 'a shard observer threw');
       else process.emitWarning(`gloaming: a shard observer's ${name} threw: ${errorFields(error).message}`);

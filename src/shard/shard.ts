@@ -563,7 +563,7 @@ export class Shard {
       this.#drop(connection, { kind: 'InvalidPayload', problem });
       return;
     }
-    if (payload.op === DISPATCH) this.#counters.dispatch(payload.t);
+    if (payload.op === GatewayOpcodes.Dispatch) this.#counters.dispatch(payload.t);
     const s = payload.t === GatewayDispatchEvents.Resumed && isSequence(payload.s) ? payload.s : -1;
     this.#inbox.push({ kind: 'payload', text, payload, wanted: this.#wanted(payload.op, payload.t), s });
     this.#handle(connection, payload);
@@ -587,6 +587,7 @@ export class Shard {
     const head = peekPayload(error.head);
     const dispatch = head !== null && head.op === DISPATCH && isSequence(head.s) ? head : null;
     const counted = dispatch !== null && this.#session.advance(dispatch.s as number);
+    if (counted) this.#counters.dispatch(dispatch.t);
     const what = dispatch === null ? '' : ` (${String(dispatch.t)}, sequence ${String(dispatch.s)})`;
     const message = `${error.message}${what}; raise maxInflatedSize to receive it`;
     this.#reportError(new ShardError('MESSAGE_TOO_LARGE', message, { cause: error }), counted ? (dispatch.s as number) : -1);

@@ -5,6 +5,8 @@
  * round trip.
  */
 import type { ShardConfigData } from '../config-data.js';
+import type { LogLevel } from '../observability/logger.js';
+import type { ShardStats } from '../observability/stats.js';
 import type { ShardErrorCode } from '../shard/errors.js';
 import type { SessionJSON } from '../shard/session.js';
 import type { ShardState } from '../shard/shard.js';
@@ -17,6 +19,8 @@ export interface WorkerInit {
   readonly shards: readonly { readonly id: number; readonly config: ShardConfigData }[];
   /** The user's module URL, loaded in the worker, or null. */
   readonly module: string | null;
+  /** The levels the fleet's logger writes: the worker forwards lines of these only (none without a logger). */
+  readonly logLevels: readonly LogLevel[];
 }
 
 /** A shard's heartbeat round trips, as the worker measured them. */
@@ -55,7 +59,10 @@ export type WorkerMessage =
     }
   | { readonly type: 'identify'; readonly ticket: number; readonly shard: number }
   | { readonly type: 'identify-abort'; readonly ticket: number }
-  | { readonly type: 'sent'; readonly request: number; readonly error: CrossedError | null };
+  | { readonly type: 'sent'; readonly request: number; readonly error: CrossedError | null }
+  /** A line for the fleet's logger, the shard's bindings merged into `fields`. */
+  | { readonly type: 'log'; readonly level: LogLevel; readonly fields: Readonly<Record<string, unknown>>; readonly msg: string }
+  | { readonly type: 'stats'; readonly request: number; readonly stats: readonly ShardStats[] };
 
 /** From the main thread to a worker. */
 export type FleetMessage =
@@ -64,4 +71,6 @@ export type FleetMessage =
   | { readonly type: 'send'; readonly request: number; readonly shard: number; readonly json: string }
   /** The main thread's loop took `count` more items: the worker may forward that many more. */
   | { readonly type: 'consumed'; readonly count: number }
+  /** Asks for every shard's stats (a metrics scrape). */
+  | { readonly type: 'stats'; readonly request: number }
   | { readonly type: 'close'; readonly code: number; readonly reason: string };

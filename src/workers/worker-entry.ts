@@ -7,6 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { peekPayload } from '../codec/peek.js';
 import { shardConfigFromData } from '../config-data.js';
+import type { Logger, LogLevel, LogMethod } from '../observability/logger.js';
+import { shardStats } from '../observability/stats.js';
 import type { Queue } from '../queue/queue.js';
 import { CloseFrame } from '../shard/close-codes.js';
 import { ShardError } from '../shard/errors.js';
@@ -68,6 +70,38 @@ class RemoteQueue implements Queue {
     this.#waiting.delete(ticket);
     if (error === null) waiter?.resolve();
     else waiter?.reject(error);
+  }
+}
+
+/** A logger that forwards its lines to the fleet's, on the main thread; levels it does not write are not sent. */
+class ForwardingLogger implements Logger {
+  readonly trace = this.#method('trace');
+  readonly debug = this.#method('debug');
+  readonly info = this.#method('info');
+  readonly warn = this.#method('warn');
+  readonly error = this.#method('error');
+  readonly fatal = this.#method('fatal');
+
+  constructor(readonly bindings: Readonly<Record<string, unknown>> = {}) {}
+
+  child(bindings: Record<string, unknown>): Logger {
+    return new ForwardingLogger({ ...this.bindings, ...bindings });
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return init.logLevels.includes(level as LogLevel);
+  }
+
+  #method(level: LogLevel): LogMethod {
+    if (!init.logLevels.includes(level)) return () => undefined;
+    return (fields, msg = '') => {
+      const merged = { ...this.bindings, ...fields };
+      try {
+        post({ type: 'log', level, fields: merged, msg });
+      } catch {
+        post({ type: 'log', level, fields: JSON.parse(JSON.stringify(merged)) as Record<string, unknown>, msg }); // a field that cannot be cloned
+      }
+    };
   }
 }
 
@@ -237,11 +271,12 @@ async function pump(shard: Shard, outbox: Outbox, handle: WorkerModule['handleEv
 const userModule = (init.module === null ? {} : await import(init.module)) as WorkerModule;
 const queue = new RemoteQueue();
 const outbox = new Outbox();
+const logger = init.logLevels.length === 0 ? null : new ForwardingLogger();
 const shards = init.shards.map(({ id, config }) => {
   const shardId = new ShardId(id, init.total);
   const own = shardConfigFromData(config);
   const configured = userModule.configureShard?.(shardId, own) ?? own;
-  return new Shard(shardId, { ...configured, queue });
+  return new Shard(shardId, { ...configured, queue, logger: configured.logger ?? logger });
 });
 const byId = new Map(shards.map((shard) => [shard.id.number, shard]));
 
@@ -253,6 +288,8 @@ port.on('message', (message: FleetMessage) => {
       return queue.settle(message.ticket, new Error(message.message));
     case 'consumed':
       return outbox.consumed(message.count);
+    case 'stats':
+      return post({ type: 'stats', request: message.request, stats: shards.map(shardStats) });
     case 'send': {
       const shard = byId.get(message.shard);
       if (shard === undefined) return post({ type: 'sent', request: message.request, error: { code: 'UNEXPECTED', message: `shard ${message.shard} is not in this worker` } });

@@ -11,6 +11,10 @@ import type { ShardConfig } from '../config.js';
 import { shardConfigToData } from '../config-data.js';
 import { planRange, planRecommended } from '../fleet/plan.js';
 import type { RecommendedConfig } from '../fleet/plan.js';
+import { enabledLevels } from '../observability/logger.js';
+import type { Logger } from '../observability/logger.js';
+import { withEarlier } from '../observability/stats.js';
+import type { ShardStats } from '../observability/stats.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
 import type { Queue } from '../queue/queue.js';
 import { CloseFrame } from '../shard/close-codes.js';
@@ -55,6 +59,27 @@ export interface WorkerFleetOptions {
   readonly restarts?: { readonly max?: number; readonly windowMs?: number };
   /** Memory limits of each worker thread; one that runs out exits, and is restarted. */
   readonly resourceLimits?: ResourceLimits;
+  /**
+   * Where the fleet logs worker starts, exits, restarts and give-ups, and where every shard's
+   * lifecycle lines go (forwarded from the workers, with `worker` and `shardId`); default
+   * `config.logger`, else silent. Levels the logger turns off (pino's `isLevelEnabled`) are
+   * not sent between threads at all.
+   */
+  readonly logger?: Logger;
+}
+
+/** A WorkerFleet's numbers at one moment, for metrics. */
+export interface WorkerFleetStats {
+  /**
+   * Every shard's stats. Counts go on across worker restarts from what the last `stats()`
+   * before the exit read (what a worker counted after that dies with it, as a crashed
+   * process's counters do). A shard whose worker did not answer in time has its last known stats.
+   */
+  readonly shards: readonly ShardStats[];
+  /** Identify queue waits in ms, measured on the main thread, since the last call. */
+  readonly identifyWaits: readonly number[];
+  /** Items received from the workers and not yet taken by the loop. */
+  readonly buffered: number;
 }
 
 /** One worker thread of a fleet, as `fleet.workers` lists it. */
@@ -78,6 +103,11 @@ export interface WorkerFleetItem {
   /** A gateway payload, a close, or an error item, as a local shard yields them. */
   readonly event: ShardEvent;
 }
+
+/** How long `stats()` waits for a worker's answer. */
+const STATS_TIMEOUT_MS = 2_000;
+/** Identify waits kept for the next `stats()`: a fleet nobody scrapes must not grow. */
+const MAX_IDENTIFY_WAITS = 10_000;
 
 /** Items taken by the loop between two credits sent back to a worker (and at the end of each batch). */
 const CREDIT_EVERY = 256;
@@ -139,6 +169,7 @@ function crossingConfig(config: RecommendedConfig, gatewayUrl?: string): ShardCo
   const copy: RecommendedConfig = { ...config, ...(gatewayUrl === undefined ? {} : { gatewayUrl }) };
   delete copy.restUrl;
   delete copy.queue;
+  delete copy.logger;
   return copy;
 }
 
@@ -178,12 +209,19 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   #closing: Promise<Map<number, Session>> | null = null;
   readonly #started: Promise<void>;
   #startError: Error | null = null;
+  readonly #logger: Logger | null;
+  /** Per shard, the stats last received from its worker (earlier lives included), and what its earlier lives counted. */
+  readonly #lastStats = new Map<number, ShardStats>();
+  readonly #earlierStats = new Map<number, ShardStats>();
+  readonly #statsRequests = new Map<number, (stats: readonly ShardStats[]) => void>();
+  #identifyWaits: number[] = [];
 
   /**
    * @throws ConfigError naming a bad option (workers, shards, config, restarts, module).
    */
   constructor(options: WorkerFleetOptions) {
     this.#options = options;
+    this.#logger = options.logger ?? options.config.logger ?? null;
     if (options.workers !== undefined) positiveInteger('workers', options.workers);
     this.#maxRestarts = options.restarts?.max ?? 5;
     this.#restartWindowMs = options.restarts?.windowMs ?? 60_000;
@@ -298,6 +336,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
         .filter((id) => !this.#ended.has(id))
         .map((id) => ({ id, config: shardConfigToData({ ...this.#crossing, session: this.#reports.get(id)?.session ?? undefined }, { includeToken: true }) })),
       module: this.#options.module === undefined ? null : this.#options.module.toString(),
+      logLevels: this.#logger === null ? [] : enabledLevels(this.#logger),
     };
     let thread: Worker;
     try {
@@ -309,6 +348,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       return;
     }
     slot.thread = thread;
+    this.#logger?.info({ worker: slot.index, threadId: thread.threadId, shards: init.shards.length, restarts: slot.restarts }, 'worker started');
     let exited!: () => void;
     slot.exited = new Promise((resolve) => (exited = resolve));
     thread.on('message', (message: WorkerMessage) => {
@@ -357,6 +397,12 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
         else command?.reject(errorFrom(message.error));
         return;
       }
+      case 'log':
+        this.#logger?.[message.level]({ worker: slot.index, ...message.fields }, message.msg);
+        return;
+      case 'stats':
+        this.#statsRequests.get(message.request)?.(message.stats);
+        return;
     }
   }
 
@@ -404,6 +450,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   #admit(slot: Slot, ticket: number, shard: number): void {
     const abort = new AbortController();
     slot.tickets.set(ticket, abort);
+    const asked = performance.now();
     // Tickets restart at 1 with each thread: only this wait's own entry may settle it.
     const mine = (): boolean => {
       if (slot.tickets.get(ticket) !== abort) return false;
@@ -422,7 +469,9 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       return;
     }
     admitted.then(() => {
-      if (mine()) this.#post(slot, { type: 'identify-granted', ticket });
+      if (!mine()) return;
+      if (this.#identifyWaits.push(performance.now() - asked) > MAX_IDENTIFY_WAITS) this.#identifyWaits.shift();
+      this.#post(slot, { type: 'identify-granted', ticket });
     }, refuse);
   }
 
@@ -440,6 +489,11 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     const now = performance.now();
     slot.exits = [...slot.exits.filter((at) => now - at < this.#restartWindowMs), now];
     const live = slot.shardIds.filter((id) => !this.#ended.has(id));
+    for (const id of slot.shardIds) {
+      const last = this.#lastStats.get(id);
+      if (last !== undefined) this.#earlierStats.set(id, last); // the next life counts on from here
+    }
+    this.#logger?.error({ worker: slot.index, code, error: why, exits: slot.exits.length, windowMs: this.#restartWindowMs }, 'worker exited unasked');
     for (const id of live) {
       const report = this.#reports.get(id) as ShardReport;
       report.state = { kind: 'Disconnected', attempts: 0 };
@@ -452,6 +506,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       }
       this.#rejectCommands(slot, new ShardError('SEND_AFTER_CLOSE', `worker ${slot.index} was given up`), 'all');
       const message = `worker ${slot.index} exited ${slot.exits.length} times within ${this.#restartWindowMs} ms (last: ${why}): given up, its shards end`;
+      this.#logger?.error({ worker: slot.index, exits: slot.exits.length, windowMs: this.#restartWindowMs, shards: live }, 'worker given up');
       for (const id of live) this.#pushItem(id, { type: 'error', error: { code: 'WORKER_GAVE_UP', message } });
       this.#wakeLoop();
       return;
@@ -462,6 +517,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       this.#pushItem(id, { type: 'error', error: { code: 'WORKER_EXITED', message } });
     }
     this.#wakeLoop();
+    this.#logger?.warn({ worker: slot.index, attempt: slot.exits.length, delayMs: delay, shards: live.length }, 'restarting worker');
     slot.restarts += 1;
     slot.restartTimer = setTimeout(() => this.#spawn(slot), delay);
   }
@@ -483,6 +539,62 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       // While the worker restarts, the command waits for the new one.
       if (slot.thread !== null) this.#postCommand(slot, request, command);
     });
+  }
+
+  /**
+   * Every shard's stats, asked of every worker (a metrics scrape calls this), and the identify
+   * waits since the last call. A worker that does not answer within 2 s (it is restarting)
+   * leaves its shards' last known stats, with the state the fleet knows.
+   *
+   * @example
+   * const { shards } = await fleet.stats();
+   * console.log(shards.filter((shard) => shard.state.kind !== 'Active').map((shard) => shard.shardId));
+   */
+  async stats(): Promise<WorkerFleetStats> {
+    await this.#started;
+    await Promise.all(this.#slots.map((slot) => this.#askStats(slot)));
+    const shards: ShardStats[] = [];
+    for (const [id, report] of this.#reports) {
+      const last = this.#lastStats.get(id);
+      if (last !== undefined) shards.push(report.state === last.state ? last : { ...last, state: report.state });
+      else shards.push(this.#statsBefore(id, report));
+    }
+    const identifyWaits = this.#identifyWaits;
+    this.#identifyWaits = [];
+    return { shards, identifyWaits, buffered: this.#buffered };
+  }
+
+  async #askStats(slot: Slot): Promise<void> {
+    const thread = slot.thread;
+    if (thread === null) return;
+    const request = this.#nextRequest++;
+    const answered = await new Promise<readonly ShardStats[] | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS);
+      this.#statsRequests.set(request, (stats) => {
+        clearTimeout(timer);
+        resolve(stats);
+      });
+      this.#post(slot, { type: 'stats', request });
+    });
+    this.#statsRequests.delete(request);
+    if (slot.thread !== thread) return; // it exited meanwhile: what it said is its earlier life now
+    for (const stats of answered ?? []) this.#lastStats.set(stats.shardId, withEarlier(stats, this.#earlierStats.get(stats.shardId)));
+  }
+
+  /** A shard no worker has reported on yet: its earlier lives' counts, or zeros. */
+  #statsBefore(id: number, report: ShardReport): ShardStats {
+    const earlier = this.#earlierStats.get(id);
+    const zero = { dispatches: {}, identifies: 0, resumes: 0, resumed: 0, replayed: 0, reconnects: {}, commandsSent: 0, commandsRefused: 0 };
+    return {
+      shardId: id,
+      state: report.state,
+      counts: earlier?.counts ?? zero,
+      bytesIn: earlier?.bytesIn ?? 0,
+      bytesOut: earlier?.bytesOut ?? 0,
+      latencyMs: report.latency.recent.at(-1) ?? null,
+      buffered: 0,
+      ratelimit: null,
+    };
   }
 
   #wakeLoop(): void {
