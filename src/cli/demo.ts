@@ -20,7 +20,9 @@ import type { Shard } from '../shard/shard.js';
 import { FakeGateway } from '../testing/fake-gateway.js';
 import { WorkerShardHandle } from '../workers/handle.js';
 import { WorkerFleet } from '../workers/worker-fleet.js';
+import type { Logger, LogLevel } from '../observability/logger.js';
 import { UsageError, gatewayOptions, parseFlags } from './args.js';
+import { CLI_LOG_LEVELS, jsonLogger } from './json-logger.js';
 import { untilStopped } from './until-stopped.js';
 
 /** What the demo shows for one shard. */
@@ -85,7 +87,7 @@ interface DemoFleet {
 }
 
 /** The shards /gateway/bot recommends, in this thread, read through one merged stream. */
-async function localFleet(config: RecommendedConfig, saved: Map<number, Session>): Promise<DemoFleet> {
+async function localFleet(config: RecommendedConfig, saved: Map<number, Session>): Promise<DemoFleet & { readonly target: Shard[] }> {
   let queue: WatchedQueue | null = null;
   const shards = await createRecommended(
     config,
@@ -98,6 +100,7 @@ async function localFleet(config: RecommendedConfig, saved: Map<number, Session>
   const inner = (queue as WatchedQueue | null)?.inner;
   return {
     shards,
+    target: shards,
     items: new ShardEventStream(shards),
     queue,
     maxConcurrency: inner instanceof InMemoryQueue ? inner.maxConcurrency : null,
@@ -106,10 +109,26 @@ async function localFleet(config: RecommendedConfig, saved: Map<number, Session>
 }
 
 /** The same shards on `workers` worker threads (a WorkerFleet). */
-async function workerFleet(config: RecommendedConfig, saved: Map<number, Session>, workers: number): Promise<DemoFleet> {
+async function workerFleet(config: RecommendedConfig, saved: Map<number, Session>, workers: number): Promise<DemoFleet & { readonly target: WorkerFleet }> {
   const fleet = new WorkerFleet({ workers, shards: { recommended: true }, config, sessions: saved });
   await fleet.ready();
-  return { shards: [...fleet.shards.values()], items: fleet, queue: null, maxConcurrency: null, close: () => fleet.close(CloseFrame.RESUME) };
+  return { shards: [...fleet.shards.values()], target: fleet, items: fleet, queue: null, maxConcurrency: null, close: () => fleet.close(CloseFrame.RESUME) };
+}
+
+/** `--metrics HOST:PORT` split, or a UsageError naming the flag. */
+function metricsAddress(value: unknown): { host: string; port: number } | null {
+  if (value === undefined) return null;
+  const match = /^(.*):(\d+)$/.exec(String(value));
+  const port = Number(match?.[2]);
+  if (match === null || match[1] === '' || port > 65_535) throw new UsageError(`--metrics takes HOST:PORT (for example 127.0.0.1:9464), got ${JSON.stringify(value)}`);
+  return { host: (match[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** The demo's logger from `--log-level` (default warn: the screen is on stdout, the lines go to stderr), or null for silent. */
+function demoLogger(value: unknown): Logger | null {
+  const level = value ?? 'warn';
+  if (!(CLI_LOG_LEVELS as readonly unknown[]).includes(level)) throw new UsageError(`--log-level must be one of ${CLI_LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  return level === 'silent' ? null : jsonLogger(level as LogLevel, (line) => process.stderr.write(line));
 }
 
 /** Errors the live screen keeps below the table. */
@@ -150,6 +169,8 @@ export async function demoCommand(args: string[]): Promise<void> {
     sessions: { type: 'string' },
     'rest-url': { type: 'string' },
     workers: { type: 'string' },
+    metrics: { type: 'string' },
+    'log-level': { type: 'string' },
   });
   const duration = values.duration === undefined ? undefined : Number(values.duration);
   if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${JSON.stringify(values.duration)}`);
@@ -159,6 +180,8 @@ export async function demoCommand(args: string[]): Promise<void> {
   const shardCount = positive('shards', values.shards, 16);
   const concurrency = positive('concurrency', values.concurrency, 4);
   const workers = values.workers === undefined ? null : positive('workers', values.workers, 1);
+  const metrics = metricsAddress(values.metrics);
+  const logger = demoLogger(values['log-level']);
 
   let gateway: FakeGateway | null = null;
   let restUrl = values['rest-url'] as string | undefined;
@@ -188,9 +211,13 @@ export async function demoCommand(args: string[]): Promise<void> {
     intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
     restUrl,
     allowInsecureUrls: !discordToken,
+    ...(logger === null ? {} : { logger }),
   };
   const fleet = workers === null ? await localFleet(config, saved) : await workerFleet(config, saved, workers);
   const { shards } = fleet;
+  // Loaded only when asked for: prom-client is an optional dependency.
+  const server = metrics === null ? null : await (await import('../metrics/server.js')).serveMetrics(fleet.target, metrics);
+  if (server !== null) print(`metrics on ${server.url}/metrics, health on ${server.url}/healthz`, { type: 'metrics', url: server.url });
   const title = `gloaming demo: ${shards.length} shards (as /gateway/bot answered)${workers === null ? '' : ` on ${workers} worker threads`}, max_concurrency ${fleet.maxConcurrency ?? concurrency}, against ${target}. Ctrl-C stops.`;
   print(title, { type: 'fleet', shards: shards.length, maxConcurrency: fleet.maxConcurrency ?? concurrency, workers });
   print(`${saved.size} saved sessions to resume; the rest identify through the queue`, { type: 'sessions', resuming: saved.size });
@@ -241,6 +268,7 @@ export async function demoCommand(args: string[]): Promise<void> {
 
   await untilStopped(duration);
   clearInterval(tick);
+  await server?.close();
   const sessions = await fleet.close();
   await reading;
   if (sessionsFile !== undefined) saveSessions(sessionsFile, sessions);

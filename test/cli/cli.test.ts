@@ -92,6 +92,12 @@ describe('gloaming fake-gateway', () => {
     const unknown = run(['fake-gateway', '--shard', '1']);
     expect((await unknown.exited)[0]).toBe(2);
     expect(unknown.stderr()).toMatch(/--shard/);
+    const address = run(['demo', '--metrics', '9464']);
+    expect((await address.exited)[0]).toBe(2);
+    expect(address.stderr()).toMatch(/--metrics takes HOST:PORT/);
+    const level = run(['demo', '--log-level', 'loud']);
+    expect((await level.exited)[0]).toBe(2);
+    expect(level.stderr()).toMatch(/--log-level must be one of trace, debug, info, warn, error, fatal, silent/);
   });
 });
 
@@ -123,6 +129,28 @@ describe('gloaming demo', () => {
     expect(new Set(rows.map((row) => `${row.shard}:${row.worker}`))).toEqual(new Set(['0:0', '1:1', '2:0', '3:1']));
     expect(out.at(-1)).toMatchObject({ type: 'stopped' });
     expect(out.at(-1)?.events).toBeGreaterThan(0);
+  });
+
+  it('--metrics serves /metrics and /healthz while it runs; --log-level writes JSON lines to stderr', async () => {
+    const proc = run(['demo', '--json', '--duration', '4', '--shards', '4', '--workers', '2', '--metrics', '127.0.0.1:0', '--log-level', 'info']);
+    let url = '';
+    for (;;) {
+      const { value, done } = await proc.lines.next();
+      if (done === true) throw new Error(`the demo ended without serving metrics: ${proc.stderr()}`);
+      const line = JSON.parse(value as string) as { type: string; url?: string; active?: number };
+      if (line.type === 'metrics') url = line.url as string;
+      if (url !== '' && line.type === 'status' && line.active === 4) break;
+    }
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^gloaming_identifies_total\{shard="3"\} 1$/m);
+    expect(metrics).toMatch(/^gloaming_worker_restarts_total\{worker="1"\} 0$/m);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    await lines(proc);
+    expect((await proc.exited)[0]).toBe(0);
+    const logged = proc.stderr().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged.filter((line) => line.msg === 'identify sent').map((line) => [line.shardId, line.worker]).sort()).toEqual([[0, 0], [1, 1], [2, 0], [3, 1]]);
+    expect(logged.find((line) => line.msg === 'worker started')).toMatchObject({ level: 30, worker: expect.any(Number), time: expect.any(Number) });
+    expect(proc.stderr()).not.toContain('demo-token');
   });
 
   it('shows an identify wave: the second bucket Queued while the first is Active, and the fleet /gateway/bot sized', async () => {
