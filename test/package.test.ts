@@ -18,12 +18,17 @@ const CONSUMER = `
 import { CloseFrame, ConfigError, GatewayDispatchEvents, Intents, Session, Shard, ShardId, WorkerFleet } from 'gloaming';
 import type { ShardEvent } from 'gloaming';
 import { FakeGateway } from 'gloaming/testing';
+import { collectMetrics } from 'gloaming/metrics';
+import { Registry } from 'prom-client';
 
 const gateway = await FakeGateway.start({ guilds: 1 });
 const shard = new Shard(ShardId.ONE, { token: 'consumer-token', intents: Intents.Guilds | Intents.GuildMessages, gatewayUrl: gateway.url });
+const registry = new Registry();
+collectMetrics(shard, { registry });
 for await (const event of shard satisfies AsyncIterable<ShardEvent>) {
   if (event.t === GatewayDispatchEvents.Ready) {
     console.log(\`ready \${event.d.session_id.length > 0}\`);
+    console.log(\`metrics \${/^gloaming_identifies_total\\{shard="0"\\} 1$/m.test(await registry.metrics())}\`);
     break;
   }
 }
@@ -58,7 +63,7 @@ describe('the published package', () => {
     tarball = join(work, stdout.trim().split('\n').at(-1)!);
     const { stdout: listing } = await run('tar', ['-tzf', tarball]);
     entries.push(...listing.split('\n').filter((line) => line !== ''));
-    for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.d.ts', 'dist/cli/main.js']) {
+    for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.d.ts', 'dist/metrics/index.d.ts', 'dist/cli/main.js']) {
       expect(entries).toContain(`package/${file}`);
     }
     expect(entries.filter((entry) => entry.endsWith('.map') || entry.startsWith('package/src/'))).toEqual([]);
@@ -85,12 +90,13 @@ describe('the published package', () => {
       JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, outDir: 'out' }, include: ['bot.ts'] }),
     );
     writeFileSync(join(project, 'bot.ts'), CONSUMER);
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--silent', tarball, 'typescript@6.0.3', '@types/node@20.19.43'], { cwd: project });
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--silent', tarball, 'prom-client@15.1.3', 'typescript@6.0.3', '@types/node@20.19.43'], { cwd: project });
     const compiled = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', '.'], { cwd: project }).catch((error: { stdout: string }) => error);
     expect('stdout' in compiled ? compiled.stdout : '').toBe('');
     const { stdout } = await run(process.execPath, [join(project, 'out', 'bot.js')], { cwd: project });
     expect(stdout.split('\n')).toEqual([
       'ready true',
+      'metrics true',
       'session true',
       'workers 2',
       expect.stringMatching(/^zstd .*zstd-napi.*not installed \(npm install zstd-napi\)/),

@@ -98,10 +98,14 @@ async function localFleet(config: RecommendedConfig, saved: Map<number, Session>
     }),
   );
   const inner = (queue as WatchedQueue | null)?.inner;
+  let items: ShardEventStream | null = null;
   return {
     shards,
     target: shards,
-    items: new ShardEventStream(shards),
+    // Made when first read, after `--metrics` began watching: the shards connect when the stream first peeks.
+    get items() {
+      return (items ??= new ShardEventStream(shards));
+    },
     queue,
     maxConcurrency: inner instanceof InMemoryQueue ? inner.maxConcurrency : null,
     close: () => closeAll(shards, CloseFrame.RESUME),

@@ -4,9 +4,15 @@
  */
 import type { DisconnectCause } from './disconnect.js';
 
+/**
+ * Distinct event names counted one by one; Discord has about 80. Past this the rest count as
+ * `OTHER`, so a gateway sending made-up names cannot grow memory or a metric's label set.
+ */
+const MAX_EVENT_NAMES = 256;
+
 /** A shard's counts since it was made, over all its connections. Plain data: it crosses threads. */
 export interface ShardCountsData {
-  /** Dispatches received with a new sequence, by event name (READY and RESUMED included). */
+  /** Dispatches received with a new sequence, by event name (READY and RESUMED included; past 256 names, `OTHER`). */
   readonly dispatches: Readonly<Record<string, number>>;
   /** IDENTIFYs sent. */
   readonly identifies: number;
@@ -38,7 +44,10 @@ export class ShardCounters {
   /** On the receive path: one map update. */
   dispatch(type: unknown): void {
     const name = typeof type === 'string' ? type : 'UNKNOWN';
-    this.#dispatches.set(name, (this.#dispatches.get(name) ?? 0) + 1);
+    const count = this.#dispatches.get(name);
+    if (count !== undefined) this.#dispatches.set(name, count + 1);
+    else if (this.#dispatches.size < MAX_EVENT_NAMES) this.#dispatches.set(name, 1);
+    else this.#dispatches.set('OTHER', (this.#dispatches.get('OTHER') ?? 0) + 1);
   }
 
   reconnect(cause: DisconnectCause): void {

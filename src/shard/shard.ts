@@ -2,7 +2,8 @@
  * Shard: one gateway connection you pull events from. It owns the connection's lifecycle:
  * connect, HELLO, identify through a queue or resume, heartbeats, op 1/7/9, close codes and
  * reconnects. What follows a disconnect is decided in disconnect.ts, the session rules live
- * in session-tracker.ts and the consumer's buffer in inbox.ts.
+ * in session-tracker.ts, the consumer's buffer in inbox.ts and what it counts for metrics in
+ * counters.ts.
  */
 import { setMaxListeners } from 'node:events';
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
@@ -16,6 +17,8 @@ import { resolveShardConfig } from '../config.js';
 import type { ResolvedShardConfig, ShardConfig } from '../config.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
 import type { Queue } from '../queue/queue.js';
+import { shardLogObserver } from '../observability/log-observer.js';
+import type { Logger } from '../observability/logger.js';
 import { CloseFrame, fatalCloseAdvice } from './close-codes.js';
 import { payloadTooLarge, serializeCommand } from './commands.js';
 import type { GatewayCommand } from './commands.js';
@@ -29,8 +32,6 @@ import { connectUrl } from './gateway-url.js';
 import { identifyPayload } from './identify.js';
 import { Inbox } from './inbox.js';
 import { Latency } from './latency.js';
-import { shardLogObserver } from '../observability/log-observer.js';
-import type { Logger } from '../observability/logger.js';
 import { ShardCounters } from './counters.js';
 import type { ShardCountsData } from './counters.js';
 import { notify } from './observer.js';
