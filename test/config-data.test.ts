@@ -12,6 +12,7 @@ import { CloseFrame } from '../src/shard/close-codes.js';
 import { Session } from '../src/shard/session.js';
 import { startGateway } from './support/gateway.js';
 import { configFor, shardsPerTest } from './support/shard.js';
+import { MemoryLogger } from './support/memory-logger.js';
 
 const start = startGateway();
 const open = shardsPerTest();
@@ -89,6 +90,7 @@ describe('a shard config as plain data', () => {
     const data = shardConfigToData(everything, { includeToken: true });
     expect(bad(() => shardConfigToData(everything, {} as { includeToken: true })).option).toBe('includeToken');
     expect(bad(() => shardConfigToData({ ...everything, queue: new InMemoryQueue(1) }, { includeToken: true })).option).toBe('queue');
+    expect(bad(() => shardConfigToData({ ...everything, logger: new MemoryLogger() }, { includeToken: true })).option).toBe('logger');
     expect(bad(() => shardConfigFromData({ ...data, session: { id: '', sequence: 1, resumeUrl: null } })).option).toBe('session');
     expect(bad(() => shardConfigFromData('{"token":"x"}')).message).toContain('plain-data form');
     expect(bad(() => shardConfigFromData({ ...data, largeThreshold: 9_000 } satisfies ShardConfigData)).option).toBe('largeThreshold');

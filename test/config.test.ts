@@ -8,6 +8,7 @@ import type { ShardConfig } from '../src/config.js';
 import { ALL_INTENTS } from '../src/intents.js';
 import { Session } from '../src/shard/session.js';
 import { VERSION } from '../src/version.js';
+import { MemoryLogger } from './support/memory-logger.js';
 
 // Distinctive, so a leak anywhere shows up in a substring search.
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.GzQwRt.Sup3rS3cretT0kenPartThatMustNeverLeak_xyz';
@@ -51,6 +52,7 @@ describe('resolveShardConfig defaults', () => {
       eventTypes: null,
       session: null,
       queue: null,
+      logger: null,
       maxInflatedSize: 128 * 1024 * 1024,
       maxBufferedMessages: 256,
       timeouts: { connect: 15_000, hello: 10_000, ready: 60_000 },
@@ -60,7 +62,7 @@ describe('resolveShardConfig defaults', () => {
     expect(Object.keys(config).sort()).toEqual(
       [
         'token', 'intents', 'largeThreshold', 'presence', 'identifyProperties', 'gatewayUrl', 'compression', 'allowInsecureUrls', 'userAgent',
-        'ratelimitMessages', 'eventTypes', 'session', 'queue', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff', 'maxIdentifyFailures',
+        'ratelimitMessages', 'eventTypes', 'session', 'queue', 'logger', 'maxInflatedSize', 'maxBufferedMessages', 'timeouts', 'backoff', 'maxIdentifyFailures',
       ].sort(),
     );
   });
@@ -412,6 +414,13 @@ describe('validation', () => {
       'invalid shard config option queue: must be a Queue (an object with an enqueue method) or null, got an object',
     );
     configError(resolve({ queue: () => undefined }), 'queue');
+  });
+
+  it("keeps a logger of pino's shape as given, and names what a non-logger lacks", () => {
+    const logger = new MemoryLogger();
+    expect(resolveShardConfig({ ...base, logger }).logger).toBe(logger);
+    expect(Object.isFrozen(logger)).toBe(false);
+    expect(configError(resolve({ logger: console }), 'logger').message).toContain('must be a logger with trace, debug, info, warn, error, fatal and child');
   });
 
   it('requires session to be a Session', () => {

@@ -120,9 +120,9 @@ async function workerFleet(config: RecommendedConfig, saved: Map<number, Session
 }
 
 /** `--metrics HOST:PORT` split, or a UsageError naming the flag. */
-function metricsAddress(value: unknown): { host: string; port: number } | null {
+function metricsAddress(value: string | undefined): { host: string; port: number } | null {
   if (value === undefined) return null;
-  const match = /^(.*):(\d+)$/.exec(String(value));
+  const match = /^(.*):(\d+)$/.exec(value);
   const port = Number(match?.[2]);
   if (match === null || match[1] === '' || port > 65_535) throw new UsageError(`--metrics takes HOST:PORT (for example 127.0.0.1:9464), got ${JSON.stringify(value)}`);
   return { host: (match[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
@@ -184,7 +184,7 @@ export async function demoCommand(args: string[]): Promise<void> {
   const shardCount = positive('shards', values.shards, 16);
   const concurrency = positive('concurrency', values.concurrency, 4);
   const workers = values.workers === undefined ? null : positive('workers', values.workers, 1);
-  const metrics = metricsAddress(values.metrics);
+  const metrics = metricsAddress(values.metrics as string | undefined);
   const logger = demoLogger(values['log-level']);
 
   let gateway: FakeGateway | null = null;

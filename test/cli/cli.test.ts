@@ -137,7 +137,7 @@ describe('gloaming demo', () => {
     for (;;) {
       const { value, done } = await proc.lines.next();
       if (done === true) throw new Error(`the demo ended without serving metrics: ${proc.stderr()}`);
-      const line = JSON.parse(value as string) as { type: string; url?: string; active?: number };
+      const line = JSON.parse(value) as { type: string; url?: string; active?: number };
       if (line.type === 'metrics') url = line.url as string;
       if (url !== '' && line.type === 'status' && line.active === 4) break;
     }
