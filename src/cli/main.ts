@@ -41,7 +41,7 @@ Against an in-process FakeGateway; against Discord when DISCORD_TOKEN is set.
                    (default gloaming-sessions.json with DISCORD_TOKEN)
   --rest-url URL   ask this REST base for /gateway/bot instead
   --metrics HOST:PORT  serve /metrics (Prometheus) and /healthz there, e.g. 127.0.0.1:9464
-  --log-level L    trace, debug, info, warn (default) or silent: JSON lines on stderr
+  --log-level L    trace, debug, info, warn (default), error, fatal or silent: JSON lines on stderr
 
 ${SIMULATOR_OPTIONS}`,
   'fake-gateway': `usage: gloaming fake-gateway [options]

@@ -63,101 +63,107 @@ export function collectMetrics(target: MetricsTarget, options: CollectMetricsOpt
   const registry = options.registry ?? prom.register;
   const prefix = options.prefix ?? 'gloaming_';
   const snapshotter = new Snapshotter(target);
-  snapshotter.watchNow();
   // One reading serves every metric of a scrape: prom-client starts all their collects at once.
   let reading: Promise<MetricsSnapshot> | null = null;
   const names: string[] = [];
 
-  // Observed once per reading: a round trip or a wait is in the histograms exactly once.
-  const latency = new prom.Histogram({
-    name: `${prefix}heartbeat_latency_seconds`,
-    help: 'Heartbeat round trips of all shards',
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-    collect: async () => void (await read()),
-  });
-  const identifyWait = new prom.Histogram({
-    name: `${prefix}identify_wait_seconds`,
-    help: 'Time a shard waited for the identify queue',
-    buckets: IDENTIFY_WAIT_BUCKETS,
-    registers: [registry],
-    collect: async () => void (await read()),
-  });
-  names.push(`${prefix}heartbeat_latency_seconds`, `${prefix}identify_wait_seconds`);
-  function read(): Promise<MetricsSnapshot> {
-    reading ??= snapshotter.read().then(
-      (snapshot) => {
-        reading = null;
-        for (const ms of snapshot.latencies) latency.observe(ms / 1000);
-        for (const ms of snapshot.identifyWaits) identifyWait.observe(ms / 1000);
-        return snapshot;
-      },
-      (error: unknown) => {
-        reading = null;
-        throw error;
-      },
-    );
-    return reading;
-  }
-
-  const register = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[], rows: (snapshot: MetricsSnapshot) => Rows): void => {
-    const fullName = `${prefix}${name}`;
-    const config = { name: fullName, help, labelNames, registers: [registry] };
-    // Values are absolute readings, set afresh each scrape; a shard that left is gone.
-    if (kind === 'counter') {
-      new prom.Counter({
-        ...config,
-        async collect() {
-          const snapshot = await read();
-          this.reset();
-          for (const [labels, value] of rows(snapshot)) this.inc(labels, value);
-        },
-      });
-    } else {
-      new prom.Gauge({
-        ...config,
-        async collect() {
-          const snapshot = await read();
-          this.reset();
-          for (const [labels, value] of rows(snapshot)) this.set(labels, value);
-        },
-      });
-    }
-    names.push(fullName);
-  };
-  const perShard = (value: (stats: MetricsSnapshot['shards'][number]) => number | null) => (snapshot: MetricsSnapshot): Rows =>
-    snapshot.shards.flatMap((stats) => {
-      const number = value(stats);
-      return number === null ? [] : [[{ shard: String(stats.shardId) }, number] as const];
+  try {
+    // Observed once per reading: a round trip or a wait is in the histograms exactly once.
+    const latency = new prom.Histogram({
+      name: `${prefix}heartbeat_latency_seconds`,
+      help: 'Heartbeat round trips of all shards',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+      collect: async () => void (await read()),
     });
-  const summed = (label: string, records: (stats: MetricsSnapshot['shards'][number]) => Readonly<Record<string, number | undefined>>) => (snapshot: MetricsSnapshot): Rows => {
-    const sums = new Map<string, number>();
-    for (const stats of snapshot.shards) for (const [key, value] of Object.entries(records(stats))) sums.set(key, (sums.get(key) ?? 0) + (value ?? 0));
-    return [...sums].map(([key, value]) => [{ [label]: key }, value] as const);
-  };
-  const sum = (values: Readonly<Record<string, number | undefined>>): number => Object.values(values).reduce<number>((total, value) => total + (value ?? 0), 0);
+    names.push(`${prefix}heartbeat_latency_seconds`);
+    const identifyWait = new prom.Histogram({
+      name: `${prefix}identify_wait_seconds`,
+      help: 'Time a shard waited for the identify queue',
+      buckets: IDENTIFY_WAIT_BUCKETS,
+      registers: [registry],
+      collect: async () => void (await read()),
+    });
+    names.push(`${prefix}identify_wait_seconds`);
+    function read(): Promise<MetricsSnapshot> {
+      reading ??= snapshotter.read().then(
+        (snapshot) => {
+          reading = null;
+          for (const ms of snapshot.latencies) latency.observe(ms / 1000);
+          for (const ms of snapshot.identifyWaits) identifyWait.observe(ms / 1000);
+          return snapshot;
+        },
+        (error: unknown) => {
+          reading = null;
+          throw error;
+        },
+      );
+      return reading;
+    }
 
-  register('counter', 'dispatches_total', 'Dispatches received, by shard', ['shard'], perShard((stats) => sum(stats.counts.dispatches)));
-  register('counter', 'dispatches_by_type_total', 'Dispatches received, by event type (all shards)', ['type'], summed('type', (stats) => stats.counts.dispatches));
-  register('counter', 'received_bytes_total', 'Bytes received, compressed and after inflating (all shards)', ['stage'], (snapshot) => [
-    [{ stage: 'compressed' }, snapshot.shards.reduce((total, stats) => total + stats.bytesIn, 0)],
-    [{ stage: 'inflated' }, snapshot.shards.reduce((total, stats) => total + stats.bytesOut, 0)],
-  ]);
-  register('gauge', 'shard_state', "1 for each shard's current state", ['shard', 'state'], (snapshot) => snapshot.shards.map((stats) => [{ shard: String(stats.shardId), state: stats.state.kind }, 1] as const));
-  register('gauge', 'shard_latency_seconds', "Each shard's last heartbeat round trip", ['shard'], perShard((stats) => (stats.latencyMs === null ? null : stats.latencyMs / 1000)));
-  register('counter', 'reconnects_total', 'Reconnects, by cause (all shards)', ['cause'], summed('cause', (stats) => stats.counts.reconnects));
-  register('counter', 'identifies_total', 'IDENTIFYs sent, by shard', ['shard'], perShard((stats) => stats.counts.identifies));
-  register('counter', 'resumes_total', 'RESUMEs sent, by shard', ['shard'], perShard((stats) => stats.counts.resumes));
-  register('counter', 'resumed_total', 'RESUMEs answered with RESUMED, by shard', ['shard'], perShard((stats) => stats.counts.resumed));
-  register('counter', 'replayed_dispatches_total', 'Dispatches the gateway replayed on resume, by shard', ['shard'], perShard((stats) => stats.counts.replayed));
-  register('gauge', 'buffered_messages', 'Messages received and not yet taken by the consumer, by shard', ['shard'], perShard((stats) => stats.buffered));
-  register('counter', 'commands_sent_total', 'Commands written to the gateway, by shard', ['shard'], perShard((stats) => stats.counts.commandsSent));
-  register('counter', 'commands_refused_total', 'Commands rejected (oversized, closed), by shard', ['shard'], perShard((stats) => stats.counts.commandsRefused));
-  register('gauge', 'ratelimit_remaining', 'Commands the ratelimiter lets through now, by connected shard', ['shard'], perShard((stats) => stats.ratelimit?.available ?? null));
-  if (target instanceof WorkerFleet) {
-    register('counter', 'worker_restarts_total', 'Worker threads started again after exiting unasked', ['worker'], (snapshot) => (snapshot.fleet?.workers ?? []).map((worker) => [{ worker: String(worker.index) }, worker.restarts] as const));
-    register('gauge', 'fleet_buffered_messages', "Items waiting on the WorkerFleet's main thread for the loop", [], (snapshot) => [[{}, snapshot.fleet?.buffered ?? 0]]);
+    const register = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[], rows: (snapshot: MetricsSnapshot) => Rows): void => {
+      const fullName = `${prefix}${name}`;
+      const config = { name: fullName, help, labelNames, registers: [registry] };
+      // Values are absolute readings, set afresh each scrape; a shard that left is gone.
+      if (kind === 'counter') {
+        new prom.Counter({
+          ...config,
+          async collect() {
+            const snapshot = await read();
+            this.reset();
+            for (const [labels, value] of rows(snapshot)) this.inc(labels, value);
+          },
+        });
+      } else {
+        new prom.Gauge({
+          ...config,
+          async collect() {
+            const snapshot = await read();
+            this.reset();
+            for (const [labels, value] of rows(snapshot)) this.set(labels, value);
+          },
+        });
+      }
+      names.push(fullName);
+    };
+    const perShard = (value: (stats: MetricsSnapshot['shards'][number]) => number | null) => (snapshot: MetricsSnapshot): Rows =>
+      snapshot.shards.flatMap((stats) => {
+        const number = value(stats);
+        return number === null ? [] : [[{ shard: String(stats.shardId) }, number] as const];
+      });
+    const summed = (label: string, records: (stats: MetricsSnapshot['shards'][number]) => Readonly<Record<string, number | undefined>>) => (snapshot: MetricsSnapshot): Rows => {
+      const sums = new Map<string, number>();
+      for (const stats of snapshot.shards) for (const [key, value] of Object.entries(records(stats))) sums.set(key, (sums.get(key) ?? 0) + (value ?? 0));
+      return [...sums].map(([key, value]) => [{ [label]: key }, value] as const);
+    };
+    const sum = (values: Readonly<Record<string, number | undefined>>): number => Object.values(values).reduce<number>((total, value) => total + (value ?? 0), 0);
+
+    register('counter', 'dispatches_total', 'Dispatches received, by shard', ['shard'], perShard((stats) => sum(stats.counts.dispatches)));
+    register('counter', 'dispatches_by_type_total', 'Dispatches received, by event type (all shards)', ['type'], summed('type', (stats) => stats.counts.dispatches));
+    register('counter', 'received_bytes_total', 'Bytes received, compressed and after inflating (all shards)', ['stage'], (snapshot) => [
+      [{ stage: 'compressed' }, snapshot.shards.reduce((total, stats) => total + stats.bytesIn, 0)],
+      [{ stage: 'inflated' }, snapshot.shards.reduce((total, stats) => total + stats.bytesOut, 0)],
+    ]);
+    register('gauge', 'shard_state', "1 for each shard's current state", ['shard', 'state'], (snapshot) => snapshot.shards.map((stats) => [{ shard: String(stats.shardId), state: stats.state.kind }, 1] as const));
+    register('gauge', 'shard_latency_seconds', "Each shard's last heartbeat round trip", ['shard'], perShard((stats) => (stats.latencyMs === null ? null : stats.latencyMs / 1000)));
+    register('counter', 'reconnects_total', 'Reconnects, by cause (all shards)', ['cause'], summed('cause', (stats) => stats.counts.reconnects));
+    register('counter', 'identifies_total', 'IDENTIFYs sent, by shard', ['shard'], perShard((stats) => stats.counts.identifies));
+    register('counter', 'resumes_total', 'RESUMEs sent, by shard', ['shard'], perShard((stats) => stats.counts.resumes));
+    register('counter', 'resumed_total', 'RESUMEs answered with RESUMED, by shard', ['shard'], perShard((stats) => stats.counts.resumed));
+    register('counter', 'replayed_dispatches_total', 'Dispatches the gateway replayed on resume, by shard', ['shard'], perShard((stats) => stats.counts.replayed));
+    register('gauge', 'buffered_messages', 'Messages received and not yet taken by the consumer, by shard', ['shard'], perShard((stats) => stats.buffered));
+    register('counter', 'commands_sent_total', 'Commands written to the gateway, by shard', ['shard'], perShard((stats) => stats.counts.commandsSent));
+    register('counter', 'commands_refused_total', 'Commands rejected (oversized, closed), by shard', ['shard'], perShard((stats) => stats.counts.commandsRefused));
+    register('gauge', 'ratelimit_remaining', 'Commands the ratelimiter lets through now, by connected shard', ['shard'], perShard((stats) => stats.ratelimit?.available ?? null));
+    if (target instanceof WorkerFleet) {
+      register('counter', 'worker_restarts_total', 'Worker threads started again after exiting unasked', ['worker'], (snapshot) => (snapshot.fleet?.workers ?? []).map((worker) => [{ worker: String(worker.index) }, worker.restarts] as const));
+      register('gauge', 'fleet_buffered_messages', "Items waiting on the WorkerFleet's main thread for the loop", [], (snapshot) => [[{}, snapshot.fleet?.buffered ?? 0]]);
+    }
+  } catch (error) {
+    for (const name of names) registry.removeSingleMetric(name); // a name taken: leave the registry as it was
+    throw error;
   }
+  snapshotter.watchNow();
 
   return {
     names,

@@ -16,7 +16,9 @@ export const DEFAULT_HEALTH_GRACE_MS = 15_000;
 
 /** A shard that is not serving, and why. */
 export interface UnhealthyShard {
+  /** The shard's number. */
   readonly shard: number;
+  /** Its state's kind now. */
   readonly state: ShardState['kind'];
   /** What is wrong, in words. */
   readonly reason: string;
@@ -28,7 +30,9 @@ export interface UnhealthyShard {
 export interface Health {
   /** Every shard Active, or away for less than the grace period. */
   readonly healthy: boolean;
+  /** How many shards were checked. */
   readonly shards: number;
+  /** The shards that are not serving, and why. */
   readonly unhealthy: readonly UnhealthyShard[];
 }
 
@@ -69,6 +73,11 @@ export class HealthChecker {
   readonly #seen = new Map<number, { awaySince: number | null; wasActive: boolean }>();
   readonly #timer: NodeJS.Timeout;
 
+  /**
+   * Starts sampling `target`'s states (four times a second, on an unref'd timer).
+   *
+   * @throws RangeError for a negative `graceMs`.
+   */
   constructor(target: MetricsTarget, options: { readonly graceMs?: number } = {}) {
     this.#graceMs = options.graceMs ?? DEFAULT_HEALTH_GRACE_MS;
     if (!(this.#graceMs >= 0)) throw new RangeError(`graceMs must be a number of milliseconds >= 0, got ${String(options.graceMs)}`);

@@ -4,7 +4,11 @@
  */
 import type * as PromClient from 'prom-client';
 
-/** The prom-client module. */
+/**
+ * The prom-client module.
+ *
+ * @internal
+ */
 export const prom: typeof PromClient = await import('prom-client').catch((error: unknown) => {
   throw new Error(`gloaming/metrics needs the package prom-client (npm install prom-client@15): ${(error as Error).message}`, { cause: error });
 });

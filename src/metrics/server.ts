@@ -48,8 +48,12 @@ export async function serveMetrics(target: MetricsTarget, options: ServeMetricsO
   const health = new HealthChecker(target, options.graceMs === undefined ? {} : { graceMs: options.graceMs });
   const collected = collectMetrics(target, { registry, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
   const server = http.createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
+    const target = request.url ?? '/';
+    // A request line the URL parser refuses must not reach `new URL`: it would throw out of the handler.
+    const path = URL.canParse(target, 'http://localhost') ? new URL(target, 'http://localhost').pathname : null;
+    if (path === null) {
+      response.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
+    } else if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/metrics') {
       registry.metrics().then(

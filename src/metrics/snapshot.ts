@@ -20,6 +20,7 @@ export type MetricsTarget = Shard | Iterable<Shard> | { readonly shards: readonl
 
 /** One scrape's reading. */
 export interface MetricsSnapshot {
+  /** Every shard's stats now. */
   readonly shards: readonly ShardStats[];
   /** Identify queue waits in ms since the last reading. */
   readonly identifyWaits: readonly number[];
@@ -29,20 +30,31 @@ export interface MetricsSnapshot {
   readonly fleet: { readonly workers: readonly { readonly index: number; readonly restarts: number }[]; readonly buffered: number } | null;
 }
 
-/** The shards of a target that is not a WorkerFleet, as they are now. */
+/**
+ * The shards of a target that is not a WorkerFleet, as they are now.
+ *
+ * @internal
+ */
 export function localShards(target: Exclude<MetricsTarget, WorkerFleet>): Shard[] {
   if (target instanceof Shard) return [target];
   const members = Symbol.iterator in target ? [...(target as Iterable<unknown>)] : (target as { shards: readonly unknown[] }).shards;
   return members.filter((member): member is Shard => member instanceof Shard);
 }
 
-/** Reads a target scrape after scrape, remembering what it already counted of the waits and round trips. */
+/**
+ * Reads a target scrape after scrape, remembering what it already counted of the waits and round trips.
+ *
+ * @internal
+ */
 export class Snapshotter {
   readonly #target: MetricsTarget;
   /** Per shard, the heartbeats already read, so each round trip is observed once. */
   readonly #heartbeatsRead = new Map<number, number>();
-  readonly #observed = new WeakMap<Shard, () => void>();
+  /** Every shard watched, with what stops watching it (shards that left a stream included). */
+  readonly #observed = new Map<Shard, () => void>();
   #identifyWaits: number[] = [];
+  /** A WorkerFleet's identify waits already read (its count of all it recorded). */
+  #fleetWaitsRead = 0;
 
   constructor(target: MetricsTarget) {
     this.#target = target;
@@ -54,9 +66,11 @@ export class Snapshotter {
     if (target instanceof WorkerFleet) {
       const stats = await target.stats();
       const latencies = [...target.shards.values()].flatMap((handle) => this.#newRoundTrips(handle.id.number, handle.latency));
+      const fresh = Math.min(stats.identifyWaitsRecorded - this.#fleetWaitsRead, stats.identifyWaits.length);
+      this.#fleetWaitsRead = stats.identifyWaitsRecorded;
       return {
         shards: stats.shards,
-        identifyWaits: stats.identifyWaits,
+        identifyWaits: fresh <= 0 ? [] : stats.identifyWaits.slice(-fresh),
         latencies,
         fleet: { workers: target.workers.map(({ index, restarts }) => ({ index, restarts })), buffered: stats.buffered },
       };
@@ -75,8 +89,8 @@ export class Snapshotter {
 
   /** Stops watching the local shards' identifies. */
   stop(): void {
-    if (this.#target instanceof WorkerFleet) return;
-    for (const shard of localShards(this.#target)) this.#observed.get(shard)?.();
+    for (const unobserve of this.#observed.values()) unobserve();
+    this.#observed.clear();
   }
 
   /** Identify waits are only known as they happen: a shard is watched from the first scrape (or `collectMetrics`) that sees it. */

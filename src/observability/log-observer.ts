@@ -22,7 +22,9 @@ export function shardLogObserver(logger: Logger): ShardObserver {
   return {
     connecting: (shard, { url, resuming }) => {
       const attempt = shard.state.kind === 'Disconnected' ? shard.state.attempts : 0;
-      logger.debug({ url, resuming, attempt }, 'connecting');
+      // Origin and path only: a gatewayUrl may carry credentials or a query of its own.
+      const { origin, pathname } = new URL(url);
+      logger.debug({ url: `${origin}${pathname}`, resuming, attempt }, 'connecting');
     },
     hello: (_shard, heartbeatIntervalMs) => logger.debug({ heartbeatIntervalMs }, 'hello'),
     identifyQueued: () => logger.debug({}, 'waiting for an identify turn'),

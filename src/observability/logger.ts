@@ -21,11 +21,17 @@ export type LogMethod = (fields: object, message?: string) => void;
  * const shard = new Shard([0, 1], { token, intents, logger: pino({ level: 'debug' }) });
  */
 export interface Logger {
+  /** State changes, one per step. */
   trace: LogMethod;
+  /** Connects, HELLOs, identify queue waits. */
   debug: LogMethod;
+  /** Identifies, READY, resumes, closes, first reconnects, worker starts. */
   info: LogMethod;
+  /** Reconnects in a row, shard errors, Redis outages, worker restarts. */
   warn: LogMethod;
+  /** Shards that end for good, workers that exit or are given up, observers that throw. */
   error: LogMethod;
+  /** Not used by gloaming today; part of pino's shape. */
   fatal: LogMethod;
   /** A logger that adds `bindings` to every line (gloaming binds `shardId`, `worker`). */
   child(bindings: Record<string, unknown>): Logger;
@@ -33,7 +39,11 @@ export interface Logger {
   isLevelEnabled?(level: string): boolean;
 }
 
-/** The levels `logger` writes, as far as it says (all of them when it has no `isLevelEnabled`). */
+/**
+ * The levels `logger` writes, as far as it says (all of them when it has no `isLevelEnabled`).
+ *
+ * @internal
+ */
 export function enabledLevels(logger: Logger): LogLevel[] {
   return LOG_LEVELS.filter((level) => logger.isLevelEnabled?.(level) ?? true);
 }
@@ -41,6 +51,7 @@ export function enabledLevels(logger: Logger): LogLevel[] {
 /**
  * Whether `value` has a logger's shape.
  *
+ * @internal
  * @example
  * isLogger(console); // false: console has no fatal() nor child()
  */
@@ -50,7 +61,11 @@ export function isLogger(value: unknown): value is Logger {
   return [...LOG_LEVELS, 'child'].every((name) => typeof record[name] === 'function');
 }
 
-/** The error fields of a log line: name, message and code, never the cause chain's payloads. */
+/**
+ * The error fields of a log line: name, message and code, never the cause chain's payloads.
+ *
+ * @internal
+ */
 export function errorFields(error: unknown): { name: string; message: string; code?: string } {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
   const code = (error as { code?: unknown }).code;

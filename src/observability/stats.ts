@@ -7,8 +7,11 @@ import type { Shard, ShardState } from '../shard/shard.js';
 
 /** What one shard counted and where it is now. Plain data: it crosses threads. */
 export interface ShardStats {
+  /** The shard's number. */
   readonly shardId: number;
+  /** Where it is now. */
   readonly state: ShardState;
+  /** What it counted since it was made (for a worker's shard, over its worker's restarts). */
   readonly counts: ShardCountsData;
   /** Compressed bytes received, over every connection. */
   readonly bytesIn: number;
@@ -49,7 +52,11 @@ const addRecords = <K extends string>(a: Readonly<Partial<Record<K, number>>>, b
   return sum;
 };
 
-/** Two shards' (or two lives of one shard's) counts added up. */
+/**
+ * Two shards' (or two lives of one shard's) counts added up.
+ *
+ * @internal
+ */
 export function addCounts(a: ShardCountsData, b: ShardCountsData): ShardCountsData {
   return {
     dispatches: addRecords(a.dispatches, b.dispatches) as Record<string, number>,
@@ -63,7 +70,11 @@ export function addCounts(a: ShardCountsData, b: ShardCountsData): ShardCountsDa
   };
 }
 
-/** Stats with `earlier` counts and bytes added: a shard in a restarted worker counts on from where its last life ended. */
+/**
+ * Stats with `earlier` counts and bytes added: a shard in a restarted worker counts on from where its last life ended.
+ *
+ * @internal
+ */
 export function withEarlier(stats: ShardStats, earlier: ShardStats | undefined): ShardStats {
   if (earlier === undefined) return stats;
   return { ...stats, counts: addCounts(earlier.counts, stats.counts), bytesIn: earlier.bytesIn + stats.bytesIn, bytesOut: earlier.bytesOut + stats.bytesOut };

@@ -12,7 +12,10 @@ const MAX_EVENT_NAMES = 256;
 
 /** A shard's counts since it was made, over all its connections. Plain data: it crosses threads. */
 export interface ShardCountsData {
-  /** Dispatches received with a new sequence, by event name (READY and RESUMED included; past 256 names, `OTHER`). */
+  /**
+   * Dispatches received with a new sequence, by event name, READY and RESUMED included (past
+   * 256 names, `OTHER`). One that arrived broken and is received again counts again.
+   */
   readonly dispatches: Readonly<Record<string, number>>;
   /** IDENTIFYs sent. */
   readonly identifies: number;
@@ -30,7 +33,11 @@ export interface ShardCountsData {
   readonly commandsRefused: number;
 }
 
-/** The mutable counts behind {@link ShardCountsData}, kept by the shard. */
+/**
+ * The mutable counts behind {@link ShardCountsData}, kept by the shard.
+ *
+ * @internal
+ */
 export class ShardCounters {
   readonly #dispatches = new Map<string, number>();
   identifies = 0;
@@ -50,10 +57,12 @@ export class ShardCounters {
     else this.#dispatches.set('OTHER', (this.#dispatches.get('OTHER') ?? 0) + 1);
   }
 
+  /** A reconnect was scheduled after `cause`. */
   reconnect(cause: DisconnectCause): void {
     this.#reconnects.set(cause.kind, (this.#reconnects.get(cause.kind) ?? 0) + 1);
   }
 
+  /** A snapshot. */
   toJSON(): ShardCountsData {
     return {
       dispatches: Object.fromEntries(this.#dispatches),

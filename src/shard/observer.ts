@@ -63,9 +63,13 @@ export function notify<K extends keyof ShardObserver>(
       callback.apply(observer, args);
     } catch (error) {
       const [shard] = args;
-      const logger = shard.config.logger;
-      if (logger !== null) logger.error({ shardId: shard.id.number, callback: name, err: errorFields(error) }, 'a shard observer threw');
-      else process.emitWarning(`gloaming: a shard observer's ${name} threw: ${errorFields(error).message}`);
+      const warning = `gloaming: a shard observer's ${name} threw: ${errorFields(error).message}`;
+      try {
+        if (shard.config.logger === null) process.emitWarning(warning);
+        else shard.config.logger.error({ shardId: shard.id.number, callback: name, err: errorFields(error) }, 'a shard observer threw');
+      } catch {
+        process.emitWarning(warning); // the logger threw too: nothing may escape onto the receive path
+      }
     }
   }
 }

@@ -145,7 +145,7 @@ export class Shard {
       sequenceChanged: (sequence) => {
         if (this.#sequenceWatched) notify(this.#observers, 'sequenceChanged', this, sequence);
       },
-      resumeUrlIgnored: (url, problem) => this.#logger?.warn({ url, problem }, 'ignoring resume_gateway_url: resuming on the gateway URL'),
+      resumeUrlIgnored: (url, problem) => this.#warn({ url, problem }, 'ignoring resume_gateway_url: resuming on the gateway URL'),
     });
     this.#inbox = new Inbox(
       {
@@ -364,7 +364,14 @@ export class Shard {
    * await shard.command(requestGuildMembers({ guildId, query: '', limit: 0, nonce: 'all' }));
    */
   async command(command: GatewayCommand): Promise<void> {
-    await this.send(serializeCommand(command));
+    let json: string;
+    try {
+      json = serializeCommand(command);
+    } catch (error) {
+      this.#counters.commandsRefused += 1;
+      throw error;
+    }
+    await this.send(json);
   }
 
   /**
@@ -405,6 +412,17 @@ export class Shard {
     const timer = setTimeout(() => socket.terminate(), CLOSE_WAIT_MS);
     await closed;
     clearTimeout(timer);
+  }
+
+  /** A warning through the logger, or `process.emitWarning` without one (or when it throws). */
+  #warn(fields: Record<string, unknown>, message: string): void {
+    const warning = `gloaming: shard ${this.id.toString()}: ${message} ${JSON.stringify(fields)}`;
+    try {
+      if (this.#logger === null) process.emitWarning(warning);
+      else this.#logger.warn(fields, message);
+    } catch {
+      process.emitWarning(warning);
+    }
   }
 
   /** Queues an error item for the consumer and tells the observers. */
@@ -453,6 +471,7 @@ export class Shard {
 
   #connect(): void {
     this.#reconnectTimer = null;
+    this.#resumedFrom = -1;
     const target = this.#session.connectTarget(this.config.gatewayUrl);
     const url = connectUrl(target.url, this.config.compression);
     if (this.#observers.length !== 0) notify(this.#observers, 'connecting', this, { url, resuming: this.#session.resumable });
@@ -693,9 +712,10 @@ export class Shard {
     }, interval * Math.random());
     if (this.#session.resumable) {
       this.#setState({ kind: 'Resuming' });
-      this.#sendNow(connection, this.#session.resumePayload(this.config.token.reveal()));
-      this.#counters.resumes += 1;
-      this.#resumedFrom = this.#session.sequence;
+      if (this.#sendNow(connection, this.#session.resumePayload(this.config.token.reveal()))) {
+        this.#counters.resumes += 1;
+        this.#resumedFrom = this.#session.sequence;
+      }
       if (this.#observers.length !== 0) notify(this.#observers, 'resumeSent', this, this.session as Session);
       this.#deadline(connection, this.config.timeouts.ready, 'RESUMED');
       return;
@@ -707,8 +727,7 @@ export class Shard {
       () => {
         if (this.#connection !== connection) return;
         this.#queueFailures = 0;
-        this.#sendNow(connection, identifyPayload(this.config.token.reveal(), this.config, this.id.toJSON()));
-        this.#counters.identifies += 1;
+        if (this.#sendNow(connection, identifyPayload(this.config.token.reveal(), this.config, this.id.toJSON()))) this.#counters.identifies += 1;
         notify(this.#observers, 'identifySent', this, performance.now() - asked);
         connection.awaitingReady = true;
         this.#deadline(connection, this.config.timeouts.ready, 'READY');
@@ -733,7 +752,8 @@ export class Shard {
   }
 
   #onResumed(connection: Connection, sequence: unknown): void {
-    const replayed = Math.max(0, this.#session.sequence - this.#resumedFrom);
+    // Only a RESUME this connection sent has a replay to count.
+    const replayed = this.#resumedFrom < 0 ? 0 : Math.max(0, this.#session.sequence - this.#resumedFrom);
     this.#counters.resumed += 1;
     this.#counters.replayed += replayed;
     this.#session.resumed(sequence);
@@ -763,8 +783,10 @@ export class Shard {
   }
 
   /** Heartbeats, IDENTIFY and RESUME skip the command queue: the ratelimiter's reserve covers them. */
-  #sendNow(connection: Connection, payload: object): void {
-    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(JSON.stringify(payload));
+  #sendNow(connection: Connection, payload: object): boolean {
+    if (connection.socket.readyState !== WebSocket.OPEN) return false;
+    connection.socket.send(JSON.stringify(payload));
+    return true;
   }
 
   #deadline(connection: Connection, ms: number, what: 'HELLO' | 'READY' | 'RESUMED'): void {

@@ -99,7 +99,14 @@ class ForwardingLogger implements Logger {
       try {
         post({ type: 'log', level, fields: merged, msg });
       } catch {
-        post({ type: 'log', level, fields: JSON.parse(JSON.stringify(merged)) as Record<string, unknown>, msg }); // a field that cannot be cloned
+        // A field that cannot be cloned: as its JSON, else the message alone.
+        let fields: Record<string, unknown>;
+        try {
+          fields = JSON.parse(JSON.stringify(merged)) as Record<string, unknown>;
+        } catch {
+          fields = { ...this.bindings };
+        }
+        post({ type: 'log', level, fields, msg });
       }
     };
   }

@@ -76,8 +76,10 @@ export interface WorkerFleetStats {
    * process's counters do). A shard whose worker did not answer in time has its last known stats.
    */
   readonly shards: readonly ShardStats[];
-  /** Identify queue waits in ms, measured on the main thread, since the last call. */
+  /** The latest identify queue waits in ms (up to 10,000), measured on the main thread, oldest first. */
   readonly identifyWaits: readonly number[];
+  /** How many identify waits the fleet recorded in all: the last `recorded - seen` of `identifyWaits` are new to a reader that saw `seen`. */
+  readonly identifyWaitsRecorded: number;
   /** Items received from the workers and not yet taken by the loop. */
   readonly buffered: number;
 }
@@ -213,8 +215,9 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   /** Per shard, the stats last received from its worker (earlier lives included), and what its earlier lives counted. */
   readonly #lastStats = new Map<number, ShardStats>();
   readonly #earlierStats = new Map<number, ShardStats>();
-  readonly #statsRequests = new Map<number, (stats: readonly ShardStats[]) => void>();
-  #identifyWaits: number[] = [];
+  readonly #statsRequests = new Map<number, { readonly slot: Slot; readonly answer: (stats: readonly ShardStats[] | null) => void }>();
+  readonly #identifyWaits: number[] = [];
+  #identifyWaitsRecorded = 0;
 
   /**
    * @throws ConfigError naming a bad option (workers, shards, config, restarts, module).
@@ -401,7 +404,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
         this.#logger?.[message.level]({ worker: slot.index, ...message.fields }, message.msg);
         return;
       case 'stats':
-        this.#statsRequests.get(message.request)?.(message.stats);
+        this.#statsRequests.get(message.request)?.answer(message.stats);
         return;
     }
   }
@@ -470,6 +473,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     }
     admitted.then(() => {
       if (!mine()) return;
+      this.#identifyWaitsRecorded += 1;
       if (this.#identifyWaits.push(performance.now() - asked) > MAX_IDENTIFY_WAITS) this.#identifyWaits.shift();
       this.#post(slot, { type: 'identify-granted', ticket });
     }, refuse);
@@ -477,6 +481,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
 
   #onExit(slot: Slot, code: number): void {
     slot.thread = null;
+    for (const pending of this.#statsRequests.values()) if (pending.slot === slot) pending.answer(null); // it will not answer
     for (const abort of slot.tickets.values()) abort.abort();
     slot.tickets.clear();
     const why = slot.lastError === null ? `exit code ${code}` : `exit code ${code}: ${slot.lastError.split('\n')[0] ?? ''}`;
@@ -542,9 +547,9 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   }
 
   /**
-   * Every shard's stats, asked of every worker (a metrics scrape calls this), and the identify
-   * waits since the last call. A worker that does not answer within 2 s (it is restarting)
-   * leaves its shards' last known stats, with the state the fleet knows.
+   * Every shard's stats, asked of every worker (a metrics scrape calls this), and the latest
+   * identify waits. A worker that does not answer within 2 s, or exits first, leaves its
+   * shards' last known stats, with the state the fleet knows.
    *
    * @example
    * const { shards } = await fleet.stats();
@@ -559,9 +564,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       if (last !== undefined) shards.push(report.state === last.state ? last : { ...last, state: report.state });
       else shards.push(this.#statsBefore(id, report));
     }
-    const identifyWaits = this.#identifyWaits;
-    this.#identifyWaits = [];
-    return { shards, identifyWaits, buffered: this.#buffered };
+    return { shards, identifyWaits: [...this.#identifyWaits], identifyWaitsRecorded: this.#identifyWaitsRecorded, buffered: this.#buffered };
   }
 
   async #askStats(slot: Slot): Promise<void> {
@@ -569,10 +572,13 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     if (thread === null) return;
     const request = this.#nextRequest++;
     const answered = await new Promise<readonly ShardStats[] | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS);
-      this.#statsRequests.set(request, (stats) => {
-        clearTimeout(timer);
-        resolve(stats);
+      const timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS).unref();
+      this.#statsRequests.set(request, {
+        slot,
+        answer: (stats) => {
+          clearTimeout(timer);
+          resolve(stats);
+        },
       });
       this.#post(slot, { type: 'stats', request });
     });

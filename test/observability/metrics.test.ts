@@ -65,6 +65,7 @@ describe('metrics', () => {
       const sessions = await Promise.all(shards.map((shard) => shard.close(CloseFrame.RESUME)));
       await read;
 
+      await Promise.all([scrape(server.url), scrape(server.url)]); // overlapping scrapes observe each wait and round trip once
       const families = await scrape(server.url);
       const last = new Map(sessions.flatMap((session) => (session === null ? [] : [[session.id, session.sequence] as const])));
       expect(byLabel(families.get('gloaming_identifies_total'), 'shard')).toEqual(countBy(g.log.ofType('identify').map((entry) => entry.shard)));

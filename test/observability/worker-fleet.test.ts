@@ -34,7 +34,7 @@ describe('an observed WorkerFleet', () => {
       for (const id of [0, 1, 2, 3]) expect(logger.find('identify sent', { shardId: id })).toHaveLength(1);
       expect(logger.find('identify sent', { shardId: 1 })[0]).toMatchObject({ worker: 1, waitMs: expect.any(Number) });
       expect(logger.find('resumed').map((line) => [line.worker, line.shardId])).toEqual(restarted.map((id) => [0, id]));
-      expect(logger.lines.some((line) => line.level === 'trace')).toBe(false);
+      expect(logger.lines.some((line) => line.level === 'trace')).toBe(false); // the logger says trace is off: the workers never sent it
       expect(logger.find('worker exited unasked')).toEqual([expect.objectContaining({ level: 'error', worker: 0, code: 1, exits: 1 })]);
       expect(logger.find('restarting worker')).toEqual([expect.objectContaining({ level: 'warn', worker: 0, attempt: 1, delayMs: 0 })]);
       expect(logger.find('worker started').map((line) => line.worker)).toEqual([0, 1, 0]);
