@@ -48,6 +48,10 @@ export { eventTypesForIntents, isDispatchEventName } from './codec/event-types.j
 export type { DispatchEventName } from './codec/event-types.js';
 export { closeAll, createBucket, createRange, createRecommended } from './fleet/create.js';
 export { resumeSessions, sessionsFromJSON, sessionsToJSON } from './fleet/sessions.js';
+export { InMemorySessionStore, JsonFileSessionStore, mergeSessions } from './sessions/store.js';
+export type { SessionStore } from './sessions/store.js';
+export { DEFAULT_SAVE_INTERVAL_MS, keepSessions } from './sessions/saver.js';
+export type { SessionKeeper } from './sessions/saver.js';
 export type { FleetSessionsJSON } from './fleet/sessions.js';
 export { planBucket, planRange, planRecommended } from './fleet/plan.js';
 export type { PerShardConfig, RecommendedConfig, ShardPlan } from './fleet/plan.js';

@@ -4,4 +4,6 @@
  */
 export { RedisQueue } from './redis-queue.js';
 export type { RedisQueueOptions } from './redis-queue.js';
+export { RedisSessionStore, SESSION_TTL_MS, applicationIdOf } from './session-store.js';
+export type { RedisSessionStoreOptions } from './session-store.js';
 export type { RedisInput } from './connection.js';

@@ -14,6 +14,8 @@ import type { RecommendedConfig } from '../fleet/plan.js';
 import { enabledLevels } from '../observability/logger.js';
 import type { Logger } from '../observability/logger.js';
 import { withEarlier } from '../observability/stats.js';
+import { DEFAULT_SAVE_INTERVAL_MS, SessionSaver } from '../sessions/saver.js';
+import type { SessionStore } from '../sessions/store.js';
 import type { ShardStats } from '../observability/stats.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
 import type { Queue } from '../queue/queue.js';
@@ -48,6 +50,11 @@ export interface WorkerFleetOptions {
   readonly config: RecommendedConfig;
   /** Sessions to resume instead of identifying, by shard id (as `close` returned them). */
   readonly sessions?: ReadonlyMap<number, Session>;
+  /**
+   * Where sessions are kept between runs: loaded at start (unless `sessions` is given), saved
+   * when a session begins or ends, every 5 s while they move, and on close.
+   */
+  readonly sessionStore?: SessionStore;
   /** A module loaded in every worker (see `WorkerModule`): an event handler and per-shard config. */
   readonly module?: URL | string;
   /**
@@ -218,6 +225,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   readonly #statsRequests = new Map<number, { readonly slot: Slot; readonly answer: (stats: readonly ShardStats[] | null) => void }>();
   readonly #identifyWaits: number[] = [];
   #identifyWaitsRecorded = 0;
+  readonly #saver: SessionSaver | null;
 
   /**
    * @throws ConfigError naming a bad option (workers, shards, config, restarts, module).
@@ -225,6 +233,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   constructor(options: WorkerFleetOptions) {
     this.#options = options;
     this.#logger = options.logger ?? options.config.logger ?? null;
+    this.#saver = options.sessionStore === undefined ? null : new SessionSaver(options.sessionStore, DEFAULT_SAVE_INTERVAL_MS, this.#logger);
     if (options.workers !== undefined) positiveInteger('workers', options.workers);
     this.#maxRestarts = options.restarts?.max ?? 5;
     this.#restartWindowMs = options.restarts?.windowMs ?? 60_000;
@@ -296,6 +305,10 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       );
     }
     this.#queue = queue ?? new InMemoryQueue(1);
+    if (options.sessions === undefined && options.sessionStore !== undefined) {
+      const stored = await options.sessionStore.load();
+      for (const [id, report] of this.#reports) report.session = stored.get(id) ?? null;
+    }
     if (this.#closing !== null) return; // closed while /gateway/bot was asked: start nothing
     for (const slot of this.#slots) this.#spawn(slot);
   }
@@ -417,7 +430,11 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     if (batch.others.length !== 0) this.#noteEnded(slot, batch);
     for (const [shard, session] of batch.sessions) {
       const report = this.#reports.get(shard);
-      if (report !== undefined) report.session = session === null ? null : Session.fromJSON(session);
+      if (report === undefined) continue;
+      const previous = report.session;
+      report.session = session === null ? null : Session.fromJSON(session);
+      // A session that began or ended is saved at once; one that moved, on the saver's interval.
+      this.#saver?.changed(shard, report.session, previous?.id !== report.session?.id);
     }
     for (const [shard, state, latency] of batch.statuses) {
       const report = this.#reports.get(shard);
@@ -712,8 +729,11 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     );
     this.#wakeLoop();
     const sessions = new Map<number, Session>();
-    if (!frame.resumable) return sessions;
-    for (const [id, report] of this.#reports) if (report.session !== null && !this.#ended.has(id)) sessions.set(id, report.session);
+    if (frame.resumable) for (const [id, report] of this.#reports) if (report.session !== null && !this.#ended.has(id)) sessions.set(id, report.session);
+    if (this.#saver !== null) {
+      for (const id of this.#reports.keys()) this.#saver.changed(id, sessions.get(id) ?? null, false);
+      await this.#saver.stop();
+    }
     return sessions;
   }
 
