@@ -76,7 +76,7 @@ describe('RedisSessionStore', () => {
       const type = await client.type(key);
       if (type === 'string') dump.push((await client.get(key)) ?? '');
       else if (type === 'hash') dump.push(JSON.stringify(await client.hgetall(key)));
-      else if (type === 'zset') dump.push(JSON.stringify(await client.zrange(key, 0, -1)));
+      else if (type === 'zset') dump.push(JSON.stringify(await client.zrange(key, '0', '-1')));
     }
     await client.quit();
     expect(keys.some((key) => key.includes('123456789012345678'))).toBe(true);
