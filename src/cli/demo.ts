@@ -5,12 +5,14 @@
  * heartbeat latency. Against an in-process FakeGateway by default, against Discord when
  * DISCORD_TOKEN is set.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 import { closeAll, createRecommended } from '../fleet/create.js';
 import { ShardEventStream } from '../fleet/merged-stream.js';
 import type { RecommendedConfig } from '../fleet/plan.js';
-import { resumeSessions, sessionsFromJSON, sessionsToJSON } from '../fleet/sessions.js';
+import { resumeSessions } from '../fleet/sessions.js';
+import { keepSessions } from '../sessions/saver.js';
+import { JsonFileSessionStore } from '../sessions/store.js';
+import type { SessionStore } from '../sessions/store.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
 import type { Queue } from '../queue/queue.js';
 import { CloseFrame } from '../shard/close-codes.js';
@@ -38,21 +40,6 @@ interface ShardRow {
 }
 
 const DISCORD_REST = 'https://discord.com/api/v10';
-
-function loadSessions(file: string | undefined): Map<number, Session> {
-  if (file === undefined) return new Map();
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return new Map(); // no file yet: the first run identifies
-  }
-  return sessionsFromJSON(JSON.parse(text));
-}
-
-function saveSessions(file: string, sessions: Map<number, Session>): void {
-  writeFileSync(file, `${JSON.stringify(sessionsToJSON(sessions), null, 2)}\n`);
-}
 
 function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -87,7 +74,7 @@ interface DemoFleet {
 }
 
 /** The shards /gateway/bot recommends, in this thread, read through one merged stream. */
-async function localFleet(config: RecommendedConfig, saved: Map<number, Session>): Promise<DemoFleet & { readonly target: Shard[] }> {
+async function localFleet(config: RecommendedConfig, saved: Map<number, Session>, store: SessionStore | null): Promise<DemoFleet & { readonly target: Shard[] }> {
   let queue: WatchedQueue | null = null;
   const shards = await createRecommended(
     config,
@@ -98,6 +85,7 @@ async function localFleet(config: RecommendedConfig, saved: Map<number, Session>
     }),
   );
   const inner = (queue as WatchedQueue | null)?.inner;
+  const keeper = store === null ? null : keepSessions(shards, store);
   let items: ShardEventStream | null = null;
   return {
     shards,
@@ -108,13 +96,17 @@ async function localFleet(config: RecommendedConfig, saved: Map<number, Session>
     },
     queue,
     maxConcurrency: inner instanceof InMemoryQueue ? inner.maxConcurrency : null,
-    close: () => closeAll(shards, CloseFrame.RESUME),
+    close: async () => {
+      const sessions = await closeAll(shards, CloseFrame.RESUME);
+      await keeper?.stop();
+      return sessions;
+    },
   };
 }
 
 /** The same shards on `workers` worker threads (a WorkerFleet). */
-async function workerFleet(config: RecommendedConfig, saved: Map<number, Session>, workers: number): Promise<DemoFleet & { readonly target: WorkerFleet }> {
-  const fleet = new WorkerFleet({ workers, shards: { recommended: true }, config, sessions: saved });
+async function workerFleet(config: RecommendedConfig, saved: Map<number, Session>, store: SessionStore | null, workers: number): Promise<DemoFleet & { readonly target: WorkerFleet }> {
+  const fleet = new WorkerFleet({ workers, shards: { recommended: true }, config, sessions: saved, ...(store === null ? {} : { sessionStore: store }) });
   await fleet.ready();
   return { shards: [...fleet.shards.values()], target: fleet, items: fleet, queue: null, maxConcurrency: null, close: () => fleet.close(CloseFrame.RESUME) };
 }
@@ -209,7 +201,9 @@ export async function demoCommand(args: string[]): Promise<void> {
       message: 'sessions are not resumed against the in-process simulator',
     });
   }
-  const saved = gateway === null ? loadSessions(sessionsFile) : new Map<number, Session>();
+  // Saved while the fleet runs, as they move, so even a killed demo resumes next time.
+  const store = sessionsFile === undefined ? null : new JsonFileSessionStore(sessionsFile);
+  const saved = gateway === null && store !== null ? await store.load() : new Map<number, Session>();
   const config = {
     token: discordToken ?? (values.token as string | undefined) ?? 'demo-token',
     intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
@@ -217,7 +211,7 @@ export async function demoCommand(args: string[]): Promise<void> {
     allowInsecureUrls: !discordToken,
     ...(logger === null ? {} : { logger }),
   };
-  const fleet = workers === null ? await localFleet(config, saved) : await workerFleet(config, saved, workers);
+  const fleet = workers === null ? await localFleet(config, saved, store) : await workerFleet(config, saved, store, workers);
   const { shards } = fleet;
   // Loaded only when asked for: prom-client is an optional dependency.
   const server = metrics === null ? null : await (await import('../metrics/server.js')).serveMetrics(fleet.target, metrics);
@@ -275,7 +269,6 @@ export async function demoCommand(args: string[]): Promise<void> {
   await server?.close();
   const sessions = await fleet.close();
   await reading;
-  if (sessionsFile !== undefined) saveSessions(sessionsFile, sessions);
   const total = [...counts.values()].reduce((sum, count) => sum + count.total, 0);
   print(`closed ${shards.length} shards with RESUME after ${total} events; ${sessionsFile ? `${sessions.size} sessions saved to ${sessionsFile}` : 'sessions not saved (use --sessions FILE)'}`, {
     type: 'stopped',
