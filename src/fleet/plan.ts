@@ -24,6 +24,11 @@ function positiveInteger(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer of at least ${min}, got ${String(value)}`);
 }
 
+/** A queue that takes fresh `session_start_limit` numbers, as `InMemoryQueue` and `RedisQueue` do. */
+interface SizedQueue {
+  update(maxConcurrency: number, remaining: number, resetAfter: number, total: number): void | Promise<void>;
+}
+
 /** Every shard of one plan shares one queue: the config's, or a new in-memory one. */
 function plan(ids: number[], total: number, config: ShardConfig, queue: () => Queue, perShard?: PerShardConfig): ShardPlan[] {
   const shared = config.queue ? config : { ...config, queue: queue() };
@@ -88,7 +93,8 @@ function checkedRestUrl(restUrl: string, allowInsecureUrls: boolean): string {
 /**
  * Asks Discord (`GET {restUrl}/gateway/bot`) how many shards to run and plans them all,
  * connecting to the gateway URL it answers, sharing one queue sized from its
- * `max_concurrency` and `session_start_limit` (unless the config brings a queue).
+ * `max_concurrency` and `session_start_limit`: a new `InMemoryQueue`, or the config's queue
+ * given those numbers through its `update()` when it has one (`InMemoryQueue`, `RedisQueue`).
  *
  * @throws ConfigError for an invalid config or `restUrl` (before any request);
  *   GatewayBotError with kind `Unauthorized` (bad token), `Network` (no answer),
@@ -103,5 +109,7 @@ export async function planRecommended(config: RecommendedConfig, perShard?: PerS
   const limit = info.session_start_limit;
   const ids = Array.from({ length: info.shards }, (_, i) => i);
   const queue = () => new InMemoryQueue(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total);
+  const given = shardConfig.queue as (Queue & Partial<SizedQueue>) | null | undefined;
+  if (typeof given?.update === 'function') await given.update(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total);
   return plan(ids, info.shards, { ...shardConfig, gatewayUrl: info.url }, queue, perShard);
 }

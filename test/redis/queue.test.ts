@@ -5,13 +5,16 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRecommended } from '../../src/fleet/create.js';
 import { RedisQueue } from '../../src/redis/index.js';
+import { startGateway } from '../support/gateway.js';
 import type { RedisQueueOptions } from '../../src/redis/index.js';
 import { MemoryLogger } from '../support/memory-logger.js';
 import { redisPerFile } from '../support/redis.js';
 import { until } from '../support/until.js';
 
 const redis = redisPerFile();
+const startFake = startGateway({ identifyInterval: 0 });
 const INTERVAL = 400;
 /** Local clocks see an admission a round trip after Redis made it; spacing is checked within this. */
 const SLACK = 40;
@@ -120,4 +123,14 @@ describe('RedisQueue', () => {
     expect((await a!.budget())?.remaining).toBe(1000 - 3); // the restarted Redis lost the first admission: a new budget
     expect(logger.find('identify queue: Redis reachable again').length).toBeGreaterThan(0);
   }, 30_000);
+
+  it('createRecommended sizes a RedisQueue from /gateway/bot: its concurrency here, the budget for every process', async () => {
+    const g = await startFake({ shards: 6, maxConcurrency: 3 });
+    const [queue] = queues(1, { maxConcurrency: 1 });
+    const shards = await createRecommended({ token: 'test-token', intents: 513, restUrl: g.restUrl, allowInsecureUrls: true, queue: queue! });
+    const answer = (await (await fetch(`${g.restUrl}/gateway/bot`, { headers: { authorization: 'Bot test-token' } })).json()) as { session_start_limit: { remaining: number; total: number } };
+    expect(shards).toHaveLength(6);
+    expect(queue!.maxConcurrency).toBe(3);
+    expect(await queue!.budget()).toMatchObject({ remaining: answer.session_start_limit.remaining, total: answer.session_start_limit.total });
+  });
 });
