@@ -109,7 +109,7 @@ export async function planRecommended(config: RecommendedConfig, perShard?: PerS
   const limit = info.session_start_limit;
   const ids = Array.from({ length: info.shards }, (_, i) => i);
   const queue = () => new InMemoryQueue(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total);
-  const given = shardConfig.queue as (Queue & Partial<SizedQueue>) | null | undefined;
+  const given = shardConfig.queue;
   if (typeof given?.update === 'function') await given.update(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total);
   return plan(ids, info.shards, { ...shardConfig, gatewayUrl: info.url }, queue, perShard);
 }

@@ -33,7 +33,7 @@ export class GatewayProcess {
 
   static async start(args: string[]): Promise<GatewayProcess> {
     const child = spawn(process.execPath, [BIN, 'fake-gateway', '--port', '0', '--log', '--rate', '5', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
     const { url } = JSON.parse(line.toString().split('\n')[0] as string) as { url: string };
     return new GatewayProcess(child, url);
   }
