@@ -29,6 +29,8 @@ interface SizedQueue {
   update(maxConcurrency: number, remaining: number, resetAfter: number, total: number): void | Promise<void>;
 }
 
+const isSized = (queue: Queue | null | undefined): queue is Queue & SizedQueue => typeof (queue as Partial<SizedQueue> | null | undefined)?.update === 'function';
+
 /** Every shard of one plan shares one queue: the config's, or a new in-memory one. */
 function plan(ids: number[], total: number, config: ShardConfig, queue: () => Queue, perShard?: PerShardConfig): ShardPlan[] {
   const shared = config.queue ? config : { ...config, queue: queue() };
@@ -110,6 +112,6 @@ export async function planRecommended(config: RecommendedConfig, perShard?: PerS
   const ids = Array.from({ length: info.shards }, (_, i) => i);
   const queue = () => new InMemoryQueue(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total);
   const given = shardConfig.queue;
-  if (typeof given?.update === 'function') await given.update(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total);
+  if (isSized(given)) await given.update(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total);
   return plan(ids, info.shards, { ...shardConfig, gatewayUrl: info.url }, queue, perShard);
 }
