@@ -23,33 +23,56 @@ const LEASE_MS = 3_000;
 const RENEW_MS = LEASE_MS / 3;
 /** How long a ticket's admission is remembered: a call whose reply was lost learns it was admitted instead of being admitted twice. */
 const ADMITTED_MEMORY_MS = 60_000;
-/** Retry delays while Redis cannot be reached. */
+/** Retry delays while Redis cannot be reached (a ticket that lapses meanwhile keeps its place). */
 const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 5_000;
+const RETRY_MAX_MS = 2_000;
+
+/** Lua: the time of Redis in milliseconds, as an integer. */
+const NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
 
 /**
  * KEYS: tickets (sorted set), leases (hash), last admission, budget (hash), this ticket's
- * admission mark, the queue's epoch. ARGV: ticket, lease ms, interval ms, remaining, total,
- * reset after ms (the three for a budget not yet in Redis). Returns {1, 0} admitted, or
- * {0, ms} wait about that long.
+ * admission mark, the queue's epoch, the ticket counter. ARGV: ticket, its place (0 for a
+ * new ticket), lease ms, interval ms, this process's max_concurrency, then remaining, total
+ * and reset after ms (the four for a budget not yet in Redis). Returns {1, 0, place}
+ * admitted, {0, ms, place} wait about that long, or {2, max_concurrency} when Redis buckets
+ * by another concurrency than the caller (it re-buckets and asks again).
+ *
+ * A ticket keeps its place across calls, so one that lapsed while its process could not
+ * reach Redis rejoins where it stood. Numbers written to Redis go through '%d': Lua would
+ * write large ones in exponent notation.
  *
  * A Redis with no epoch for the queue (new, or restarted without its data) cannot tell whether
  * an identify went out in the last window, so its first admission waits one window.
  */
-const ACQUIRE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ticket, lease, interval = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-if redis.call('EXISTS', KEYS[5]) == 1 then return {1, 0} end
-redis.call('SET', KEYS[6], now, 'NX')
-local epoch = tonumber(redis.call('GET', KEYS[6]))
+const ACQUIRE = `${NOW}
+local ticket, place, lease, interval = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('EXISTS', KEYS[4]) == 0 then
-  redis.call('HSET', KEYS[4], 'remaining', ARGV[4], 'total', ARGV[5], 'resetAt', now + tonumber(ARGV[6]))
+  redis.call('HSET', KEYS[4], 'remaining', ARGV[6], 'total', ARGV[7], 'resetAt', string.format('%d', now + tonumber(ARGV[8])), 'maxConcurrency', ARGV[5])
 end
+local concurrency = redis.call('HGET', KEYS[4], 'maxConcurrency')
+if not concurrency then
+  redis.call('HSET', KEYS[4], 'maxConcurrency', ARGV[5])
+elseif concurrency ~= ARGV[5] then
+  redis.call('ZREM', KEYS[1], ticket)
+  redis.call('HDEL', KEYS[2], ticket)
+  return {2, tonumber(concurrency)}
+end
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  -- admitted before, the reply lost: the identify goes out now, so the window starts now
+  redis.call('SET', KEYS[3], string.format('%d', now), 'PX', interval + lease)
+  return {1, 0, place}
+end
+redis.call('SET', KEYS[6], string.format('%d', now), 'NX')
+local epoch = tonumber(redis.call('GET', KEYS[6]))
 if not redis.call('ZSCORE', KEYS[1], ticket) then
-  redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[1] .. ':order'), ticket)
+  if place == 0 then place = redis.call('INCR', KEYS[7]) end
+  redis.call('ZADD', KEYS[1], place, ticket)
 end
-redis.call('HSET', KEYS[2], ticket, now + lease)
+redis.call('HSET', KEYS[2], ticket, string.format('%d', now + lease))
 redis.call('PEXPIRE', KEYS[1], lease * 2)
 redis.call('PEXPIRE', KEYS[2], lease * 2)
 while true do
@@ -58,22 +81,22 @@ while true do
   redis.call('ZREM', KEYS[1], head)
   redis.call('HDEL', KEYS[2], head)
 end
-if redis.call('ZRANGE', KEYS[1], 0, 0)[1] ~= ticket then return {0, lease / 3} end
+if redis.call('ZRANGE', KEYS[1], 0, 0)[1] ~= ticket then return {0, lease / 3, place} end
 local nextAt = tonumber(redis.call('GET', KEYS[3]) or epoch) + interval
-if now < nextAt then return {0, nextAt - now} end
+if now < nextAt then return {0, nextAt - now, place} end
 local total = tonumber(redis.call('HGET', KEYS[4], 'total'))
 local resetAt = tonumber(redis.call('HGET', KEYS[4], 'resetAt'))
 if now >= resetAt then
   while resetAt <= now do resetAt = resetAt + ${DAY_MS} end
-  redis.call('HSET', KEYS[4], 'remaining', total, 'resetAt', resetAt)
+  redis.call('HSET', KEYS[4], 'remaining', total, 'resetAt', string.format('%d', resetAt))
 end
-if tonumber(redis.call('HGET', KEYS[4], 'remaining')) <= 0 then return {0, resetAt - now} end
+if tonumber(redis.call('HGET', KEYS[4], 'remaining')) <= 0 then return {0, resetAt - now, place} end
 redis.call('HINCRBY', KEYS[4], 'remaining', -1)
-redis.call('SET', KEYS[3], now, 'PX', interval + lease)
+redis.call('SET', KEYS[3], string.format('%d', now), 'PX', interval + lease)
 redis.call('ZREM', KEYS[1], ticket)
 redis.call('HDEL', KEYS[2], ticket)
 redis.call('SET', KEYS[5], 1, 'PX', ${ADMITTED_MEMORY_MS})
-return {1, 0}
+return {1, 0, place}
 `;
 
 /** KEYS: tickets, leases. ARGV: ticket. Takes a ticket back (an aborted wait). */
@@ -83,16 +106,25 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
 `;
 
-/** KEYS: budget. ARGV: remaining, total, reset after ms. Replaces the budget, on Redis time. */
-const UPDATE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], 'remaining', ARGV[1], 'total', ARGV[2], 'resetAt', now + tonumber(ARGV[3]))
+/**
+ * KEYS: budget. ARGV: max_concurrency, remaining, total, reset after ms. Replaces the budget,
+ * on Redis time. When the stored budget is of the same day (its reset within a minute of the
+ * new one), the lower remaining wins: identifies admitted since the caller asked Discord
+ * stay spent.
+ */
+const UPDATE = `${NOW}
+local resetAt = now + tonumber(ARGV[4])
+local remaining = tonumber(ARGV[2])
+local stored = redis.call('HMGET', KEYS[1], 'remaining', 'resetAt')
+if stored[1] and stored[2] and math.abs(tonumber(stored[2]) - resetAt) < 60000 then
+  remaining = math.min(remaining, tonumber(stored[1]))
+end
+redis.call('HSET', KEYS[1], 'maxConcurrency', ARGV[1], 'remaining', string.format('%d', remaining), 'total', ARGV[3], 'resetAt', string.format('%d', resetAt))
 return 1
 `;
 
 interface QueueScripts {
-  gloamingQueueAcquire(...args: (string | number)[]): Promise<[number, number]>;
+  gloamingQueueAcquire(...args: (string | number)[]): Promise<[number, number, number?]>;
   gloamingQueueRelease(...args: (string | number)[]): Promise<number>;
   gloamingQueueUpdate(...args: (string | number)[]): Promise<number>;
 }
@@ -101,7 +133,11 @@ interface QueueScripts {
 export interface RedisQueueOptions {
   /** An ioredis client (left open by `close()`), or a `redis://` URL (connected, and closed by `close()`). */
   readonly redis: RedisInput;
-  /** Discord's `max_concurrency`; every process sharing the queue must give the same. 0 admits at once. */
+  /**
+   * Discord's `max_concurrency`, used until Redis holds one: the first process to reach Redis
+   * stores it, `update()` replaces it, and every process buckets by the stored value. 0 admits
+   * at once, without Redis.
+   */
   readonly maxConcurrency: number;
   /** Put before every key; default `gloaming:queue:`. Processes share a queue by sharing a prefix: one per bot. */
   readonly prefix?: string;
@@ -147,6 +183,11 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * record. A Redis that lost the queue's data (new, or restarted without persistence) makes
  * its first admission in each bucket wait one window, since it cannot know what went out.
  *
+ * Every process buckets by the `max_concurrency` stored in Redis, so one that was given an
+ * older number (or ran `update()` later) cannot admit two shards of one Discord bucket at
+ * once. Redis Cluster is not supported: the keys of one bucket and the budget are used
+ * together by one script, and they carry no hash tags.
+ *
  * @throws RangeError (constructor) naming a bad number; TypeError for a bad `redis`.
  * @example
  * import { RedisQueue } from 'gloaming/redis';
@@ -173,14 +214,14 @@ export class RedisQueue implements Queue {
     this.#prefix = options.prefix ?? 'gloaming:queue:';
     this.#logger = options.logger ?? null;
     const { client, owned } = redisConnection(options.redis);
-    client.defineCommand('gloamingQueueAcquire', { numberOfKeys: 6, lua: ACQUIRE });
+    client.defineCommand('gloamingQueueAcquire', { numberOfKeys: 7, lua: ACQUIRE });
     client.defineCommand('gloamingQueueRelease', { numberOfKeys: 2, lua: RELEASE });
     client.defineCommand('gloamingQueueUpdate', { numberOfKeys: 1, lua: UPDATE });
     this.#redis = client as RedisClient & QueueScripts;
     this.#owned = owned;
   }
 
-  /** The `max_concurrency` this process buckets by. */
+  /** The `max_concurrency` this process buckets by: the one Redis held at its last identify, or the one given. */
   get maxConcurrency(): number {
     return this.#maxConcurrency;
   }
@@ -194,20 +235,20 @@ export class RedisQueue implements Queue {
   async enqueue(shardId: number, signal?: AbortSignal): Promise<void> {
     if (!Number.isSafeInteger(shardId) || shardId < 0) throw new RangeError(`shard id must be a non-negative integer, got ${String(shardId)}`);
     if (signal?.aborted) throw signal.reason;
-    if (this.#maxConcurrency === 0) return;
-    const bucket = `${this.#prefix}${shardId % this.#maxConcurrency}`;
     const ticket = randomUUID();
-    const keys = [`${bucket}:tickets`, `${bucket}:leases`, `${bucket}:last`, `${this.#prefix}budget`, `${this.#prefix}admitted:${ticket}`, `${this.#prefix}epoch`];
     const { remaining, total, resetAfter } = this.#initial;
+    let place = 0;
     let failures = 0;
     for (;;) {
+      if (this.#maxConcurrency === 0) return;
+      const keys = this.#keys(shardId, ticket);
       if (signal?.aborted) {
-        await this.#redis.gloamingQueueRelease(keys[0] as string, keys[1] as string, ticket).catch(() => undefined); // else its lease runs out
+        await this.#redis.gloamingQueueRelease(keys[0], keys[1], ticket).catch(() => undefined); // else its lease runs out
         throw signal.reason;
       }
-      let reply: [number, number];
+      let reply: [number, number, number?];
       try {
-        reply = await this.#redis.gloamingQueueAcquire(...keys, ticket, LEASE_MS, this.#interval, remaining, total, resetAfter);
+        reply = await this.#redis.gloamingQueueAcquire(...keys, ticket, place, LEASE_MS, this.#interval, this.#maxConcurrency, remaining, total, resetAfter);
         if (failures > 0) this.#logger?.info({ shardId, failures }, 'identify queue: Redis reachable again');
         failures = 0;
       } catch (error) {
@@ -217,14 +258,28 @@ export class RedisQueue implements Queue {
         await sleep(delayMs, signal);
         continue;
       }
+      if (reply[0] === 2) {
+        this.#maxConcurrency = reply[1]; // another process updated it: bucket as Redis does
+        place = 0;
+        continue;
+      }
+      place = reply[2] ?? place;
       if (reply[0] === 1) return;
       await sleep(Math.max(1, Math.min(reply[1], RENEW_MS)), signal);
     }
   }
 
+  /** The keys of ACQUIRE for `shardId`'s bucket at the current concurrency. */
+  #keys(shardId: number, ticket: string): [string, string, string, string, string, string, string] {
+    const bucket = `${this.#prefix}${shardId % this.#maxConcurrency}`;
+    return [`${bucket}:tickets`, `${bucket}:leases`, `${bucket}:last`, `${this.#prefix}budget`, `${this.#prefix}admitted:${ticket}`, `${this.#prefix}epoch`, `${bucket}:order`];
+  }
+
   /**
    * Replaces the shared daily budget with fresh `session_start_limit` numbers (from
-   * `GET /gateway/bot`), for every process, and this process's `maxConcurrency`.
+   * `GET /gateway/bot`) and the `max_concurrency` every process buckets by. When Redis holds
+   * a budget of the same day, the lower `remaining` wins, so identifies admitted since you
+   * asked Discord stay spent.
    *
    * @throws RangeError naming a bad number; the error of Redis when it cannot be reached.
    * @example
@@ -237,15 +292,20 @@ export class RedisQueue implements Queue {
     nonNegativeInteger('resetAfter', resetAfter);
     nonNegativeInteger('total', total);
     if (remaining > total) throw new RangeError(`RedisQueue remaining (${remaining}) must not exceed total (${total})`);
-    await this.#redis.gloamingQueueUpdate(`${this.#prefix}budget`, remaining, total, resetAfter);
+    await this.#redis.gloamingQueueUpdate(`${this.#prefix}budget`, maxConcurrency, remaining, total, resetAfter);
     this.#maxConcurrency = maxConcurrency;
   }
 
-  /** The shared budget as Redis holds it, or null before the first identify. */
-  async budget(): Promise<{ remaining: number; total: number; resetAt: number } | null> {
+  /**
+   * The shared budget as Redis holds it (`resetAt` in Redis's epoch milliseconds), or null
+   * before the first identify or `update()`.
+   *
+   * @throws the error of Redis when it cannot be reached.
+   */
+  async budget(): Promise<{ remaining: number; total: number; resetAt: number; maxConcurrency: number } | null> {
     const budget = await this.#redis.hgetall(`${this.#prefix}budget`);
     if (budget.remaining === undefined) return null;
-    return { remaining: Number(budget.remaining), total: Number(budget.total), resetAt: Number(budget.resetAt) };
+    return { remaining: Number(budget.remaining), total: Number(budget.total), resetAt: Number(budget.resetAt), maxConcurrency: Number(budget.maxConcurrency) };
   }
 
   /** Closes the connection if the queue made it from a URL. */

@@ -21,19 +21,21 @@ export const SESSION_TTL_MS = 10 * 60_000;
  * session of the same id at a later sequence is kept.
  */
 const SAVE = `
+local function decoded(json)
+  local ok, value = pcall(cjson.decode, json)
+  if ok and type(value) == 'table' and type(value.id) == 'string' and type(value.sequence) == 'number' then return value end
+  return nil
+end
 for i = 2, #ARGV, 2 do
   local shard, json = ARGV[i], ARGV[i + 1]
   if json == '' then
     redis.call('HDEL', KEYS[1], shard)
   else
-    local new = cjson.decode(json)
+    local new = decoded(json)
     local old = redis.call('HGET', KEYS[1], shard)
-    local keep = false
-    if old then
-      local current = cjson.decode(old)
-      keep = current.id == new.id and current.sequence > new.sequence
-    end
-    if not keep then redis.call('HSET', KEYS[1], shard, json) end
+    local current = old and decoded(old)
+    -- a damaged stored field is replaced
+    if not (new and current and current.id == new.id and current.sequence > new.sequence) then redis.call('HSET', KEYS[1], shard, json) end
   end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -100,6 +102,11 @@ export class RedisSessionStore implements SessionStore {
     client.defineCommand('gloamingSessionsSave', { numberOfKeys: 1, lua: SAVE });
     this.#redis = client as RedisClient & SessionScripts;
     this.#owned = owned;
+  }
+
+  /** How long sessions live after the last save, in milliseconds. */
+  get ttlMs(): number {
+    return this.#ttlMs;
   }
 
   /**

@@ -24,6 +24,12 @@ export interface SessionStore {
    * moves forward. Rejects when the store cannot be written.
    */
   save(sessions: ReadonlyMap<number, Session | null>): Promise<void>;
+  /**
+   * How long a stored session lives without being saved again, for a store whose sessions
+   * expire; `keepSessions` and `WorkerFleet` save every session again each third of it, so a
+   * quiet session is not lost while its shard runs.
+   */
+  readonly ttlMs?: number;
 }
 
 /**
@@ -52,10 +58,12 @@ export function mergeSessions(stored: ReadonlyMap<number, Session>, changes: Rea
 export class InMemorySessionStore implements SessionStore {
   #sessions = new Map<number, Session>();
 
+  /** A copy of what was saved. */
   load(): Promise<Map<number, Session>> {
     return Promise.resolve(new Map(this.#sessions));
   }
 
+  /** Merges `sessions` into memory, by the rule of {@link mergeSessions}. */
   save(sessions: ReadonlyMap<number, Session | null>): Promise<void> {
     this.#sessions = mergeSessions(this.#sessions, sessions);
     return Promise.resolve();
@@ -100,6 +108,13 @@ export class JsonFileSessionStore implements SessionStore {
     }
   }
 
+  /**
+   * Merges `sessions` into the file (by the rule of {@link mergeSessions}), one save after
+   * another.
+   *
+   * @throws the file system's error when the file cannot be read or written; TypeError
+   *   naming the file when it is not a sessions file.
+   */
   save(sessions: ReadonlyMap<number, Session | null>): Promise<void> {
     const saving = this.#last.catch(() => undefined).then(async () => {
       const merged = mergeSessions(await this.load(), sessions);

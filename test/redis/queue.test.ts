@@ -4,6 +4,7 @@
 // waited out without a double admission.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRecommended } from '../../src/fleet/create.js';
 import { RedisQueue } from '../../src/redis/index.js';
@@ -123,6 +124,35 @@ describe('RedisQueue', () => {
     expect((await a!.budget())?.remaining).toBe(1000 - 3); // the restarted Redis lost the first admission: a new budget
     expect(logger.find('identify queue: Redis reachable again').length).toBeGreaterThan(0);
   }, 30_000);
+
+  it("buckets by the max_concurrency in Redis: a queue given an older one, and a waiting ticket, follow another's update()", async () => {
+    const [a, b] = queues(2, { maxConcurrency: 2, intervalMs: 3_000 });
+    const client = new Redis(redis.current.url);
+    await client.set(`test${prefixes}:epoch`, 0); // a warm queue: no cold-start window
+    await a!.enqueue(0);
+    const waiting = a!.enqueue(2); // bucket 0 of 2: a window away
+    await sleep(200);
+    const updated = performance.now();
+    await b!.update(4, 900, 86_400_000, 1000);
+    await waiting; // now bucket 2 of 4, which admitted nothing yet
+    expect(performance.now() - updated).toBeLessThan(1_000 + 500);
+    expect(a!.maxConcurrency).toBe(4);
+    const [late] = queues(1, { maxConcurrency: 1, prefix: `test${prefixes}:` });
+    await late!.enqueue(3);
+    expect(late!.maxConcurrency).toBe(4);
+    await client.quit();
+  });
+
+  it('update() keeps identifies admitted since Discord was asked spent on the same day, and replaces the budget of another', async () => {
+    const [a] = queues(1);
+    await a!.enqueue(0);
+    await a!.enqueue(1);
+    const { resetAt } = (await a!.budget())!;
+    await a!.update(2, 1000, resetAt - Date.now(), 1000); // Discord answered before the two identifies
+    expect((await a!.budget())?.remaining).toBe(998);
+    await a!.update(2, 700, 3_600_000, 1000); // a budget that resets at another time: a new day's
+    expect(await a!.budget()).toMatchObject({ remaining: 700, maxConcurrency: 2 });
+  });
 
   it('createRecommended sizes a RedisQueue from /gateway/bot: its concurrency here, the budget for every process', async () => {
     const g = await startFake({ shards: 6, maxConcurrency: 3 });
