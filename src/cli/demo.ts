@@ -196,14 +196,14 @@ export async function demoCommand(args: string[]): Promise<void> {
 
   // A new in-process simulator knows no session of an earlier run: resuming one could only fail.
   if (gateway !== null && sessionsFile !== undefined) {
-    print(`sessions in ${sessionsFile} are not resumed: the in-process simulator starts empty every run (run \`gloaming fake-gateway\` and pass its restUrl as --rest-url to resume across runs)`, {
+    print(`sessions in ${sessionsFile} are not resumed or saved: the in-process simulator starts empty every run (run \`gloaming fake-gateway\` and pass its restUrl as --rest-url to resume across runs)`, {
       type: 'notice',
-      message: 'sessions are not resumed against the in-process simulator',
+      message: 'sessions are not resumed or saved against the in-process simulator',
     });
   }
   // Saved while the fleet runs, as they move, so even a killed demo resumes next time.
-  const store = sessionsFile === undefined ? null : new JsonFileSessionStore(sessionsFile);
-  const saved = gateway === null && store !== null ? await store.load() : new Map<number, Session>();
+  const store = sessionsFile === undefined || gateway !== null ? null : new JsonFileSessionStore(sessionsFile);
+  const saved = store === null ? new Map<number, Session>() : await store.load();
   const config = {
     token: discordToken ?? (values.token as string | undefined) ?? 'demo-token',
     intents: GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages,
@@ -270,10 +270,10 @@ export async function demoCommand(args: string[]): Promise<void> {
   const sessions = await fleet.close();
   await reading;
   const total = [...counts.values()].reduce((sum, count) => sum + count.total, 0);
-  print(`closed ${shards.length} shards with RESUME after ${total} events; ${sessionsFile ? `${sessions.size} sessions saved to ${sessionsFile}` : 'sessions not saved (use --sessions FILE)'}`, {
+  print(`closed ${shards.length} shards with RESUME after ${total} events; ${store === null ? `sessions not saved${gateway === null ? ' (use --sessions FILE)' : ''}` : `${sessions.size} sessions saved to ${sessionsFile}`}`, {
     type: 'stopped',
     events: total,
-    sessionsSaved: sessionsFile === undefined ? 0 : sessions.size,
+    sessionsSaved: store === null ? 0 : sessions.size,
   });
   await gateway?.close();
 }

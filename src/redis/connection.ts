@@ -14,9 +14,14 @@ export type RedisInput = RedisClient | string;
 
 /** A connection and whether the part made it (and so closes it). */
 export interface RedisConnection {
+  /** The client every command of the part goes through. */
   readonly client: RedisClient;
+  /** Whether the part made the client from a URL, and so quits it when it closes. */
   readonly owned: boolean;
 }
+
+/** `url` with anything before an `@` (user and password) hidden, for an error message. */
+const withoutCredentials = (url: string): string => url.replace(/^([a-z][\w+.-]*:\/\/)?.*@/i, '$1***@');
 
 /**
  * Resolves `input` to a client. A URL connects with retries forever and commands queued
@@ -26,7 +31,7 @@ export interface RedisConnection {
  */
 export function redisConnection(input: RedisInput, options: RedisOptions = {}): RedisConnection {
   if (typeof input === 'string') {
-    if (!/^rediss?:\/\//.test(input)) throw new TypeError(`redis must be an ioredis client or a redis:// (or rediss://) URL, got ${JSON.stringify(input)}`);
+    if (!/^rediss?:\/\//.test(input)) throw new TypeError(`redis must be an ioredis client or a redis:// (or rediss://) URL, got ${JSON.stringify(withoutCredentials(input))}`);
     const client = new ioredis.Redis(input, { maxRetriesPerRequest: 1, ...options });
     // The part reports failed commands itself; without a listener ioredis prints each reconnect error.
     client.on('error', () => undefined);

@@ -225,7 +225,8 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   readonly #statsRequests = new Map<number, { readonly slot: Slot; readonly answer: (stats: readonly ShardStats[] | null) => void }>();
   readonly #identifyWaits: number[] = [];
   #identifyWaitsRecorded = 0;
-  readonly #saver: SessionSaver | null;
+  /** Made once the stored sessions are loaded: a fleet whose load failed must not overwrite them. */
+  #saver: SessionSaver | null = null;
 
   /**
    * @throws ConfigError naming a bad option (workers, shards, config, restarts, module).
@@ -233,7 +234,6 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   constructor(options: WorkerFleetOptions) {
     this.#options = options;
     this.#logger = options.logger ?? options.config.logger ?? null;
-    this.#saver = options.sessionStore === undefined ? null : new SessionSaver(options.sessionStore, DEFAULT_SAVE_INTERVAL_MS, this.#logger);
     if (options.workers !== undefined) positiveInteger('workers', options.workers);
     this.#maxRestarts = options.restarts?.max ?? 5;
     this.#restartWindowMs = options.restarts?.windowMs ?? 60_000;
@@ -296,7 +296,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     const options = this.#options;
     let queue = options.queue ?? options.config.queue;
     if ('recommended' in options.shards) {
-      const plans = await planRecommended(options.config);
+      const plans = await planRecommended({ ...options.config, queue }); // a queue with update() learns the limits
       queue ??= plans[0]?.config.queue;
       this.#crossing = crossingConfig(options.config, plans[0]?.config.gatewayUrl);
       this.#plan(
@@ -305,9 +305,12 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       );
     }
     this.#queue = queue ?? new InMemoryQueue(1);
-    if (options.sessions === undefined && options.sessionStore !== undefined) {
-      const stored = await options.sessionStore.load();
-      for (const [id, report] of this.#reports) report.session = stored.get(id) ?? null;
+    if (options.sessionStore !== undefined) {
+      if (options.sessions === undefined) {
+        const stored = await options.sessionStore.load();
+        for (const [id, report] of this.#reports) report.session = stored.get(id) ?? null;
+      }
+      this.#saver = new SessionSaver(options.sessionStore, DEFAULT_SAVE_INTERVAL_MS, this.#logger);
     }
     if (this.#closing !== null) return; // closed while /gateway/bot was asked: start nothing
     for (const slot of this.#slots) this.#spawn(slot);

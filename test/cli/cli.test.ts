@@ -2,7 +2,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,14 +171,16 @@ describe('gloaming demo', () => {
     expect(bad.stderr()).toContain('--preset must be discord or spacebar');
   });
 
-  it('with --sessions and the in-process simulator, says sessions cannot resume instead of trying', async () => {
+  it('with --sessions and the in-process simulator, says sessions cannot resume instead of trying, and leaves the file alone', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'gloaming-demo-')), 'sessions.json');
     for (let runs = 0; runs < 2; runs++) {
       const out = await lines(run(['demo', '--json', '--duration', '2', '--shards', '2', '--concurrency', '2', '--sessions', file]));
-      expect(out.find((line) => line.type === 'notice')).toMatchObject({ message: expect.stringContaining('not resumed') });
+      expect(out.find((line) => line.type === 'notice')).toMatchObject({ message: expect.stringContaining('not resumed or saved') });
       expect(out.find((line) => line.type === 'sessions')).toMatchObject({ resuming: 0 });
+      expect(out.at(-1)).toMatchObject({ type: 'stopped', sessionsSaved: 0 });
       expect(out.some((line) => line.type === 'error')).toBe(false);
     }
+    expect(existsSync(file)).toBe(false);
   });
 
   it('with --sessions, the next run resumes every shard and spends no identify', async () => {

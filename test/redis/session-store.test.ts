@@ -4,10 +4,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisQueue, RedisSessionStore, SESSION_TTL_MS, applicationIdOf } from '../../src/redis/index.js';
+import { closeAll, createRange } from '../../src/fleet/create.js';
+import { ShardEventStream } from '../../src/fleet/merged-stream.js';
+import { keepSessions } from '../../src/sessions/saver.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import { Session } from '../../src/shard/session.js';
 import { startGateway } from '../support/gateway.js';
 import { redisPerFile } from '../support/redis.js';
+import { configFor } from '../support/shard.js';
 import { until } from '../support/until.js';
 import { allActive, fleetFor } from '../workers/fleet.js';
 
@@ -30,6 +34,7 @@ describe('RedisSessionStore', () => {
     const [a, b, other] = [store(), store(), store({ applicationId: '43' })];
     await a.save(new Map([[0, new Session('s0', 10, 'ws://127.0.0.1:1/r')], [1, new Session('s1', 3, null)]]));
     await Promise.all([a.save(new Map([[0, new Session('s0', 12, 'ws://127.0.0.1:1/r')]])), b.save(new Map([[0, new Session('s0', 11, 'ws://127.0.0.1:1/r')]]))]);
+    await b.save(new Map([[0, new Session('s0', 9, 'ws://127.0.0.1:1/r')]])); // a save that arrives late
     await b.save(new Map([[1, null]]));
     expect(await a.load()).toEqual(new Map([[0, new Session('s0', 12, 'ws://127.0.0.1:1/r')]]));
     expect(await other.load()).toEqual(new Map());
@@ -41,6 +46,39 @@ describe('RedisSessionStore', () => {
     const short = store({ applicationId: '44', ttlMs: 200 });
     await short.save(new Map([[0, new Session('x', 1, null)]]));
     await until(async () => (await short.load()).size === 0, 3_000);
+  });
+
+  it('skips a damaged stored field, and a save replaces it', async () => {
+    const sessions = store({ applicationId: '45' });
+    const client = new Redis(redis.current.url);
+    await client.hset('gloaming:sessions:45', '0', 'not json', '1', '{"id":1}', '2', JSON.stringify(new Session('ok', 4, null).toJSON()));
+    expect(await sessions.load()).toEqual(new Map([[2, new Session('ok', 4, null)]]));
+    await sessions.save(new Map([[0, new Session('new0', 1, null)], [1, new Session('new1', 2, null)]]));
+    await client.quit();
+    expect(await sessions.load()).toEqual(new Map([[0, new Session('new0', 1, null)], [1, new Session('new1', 2, null)], [2, new Session('ok', 4, null)]]));
+  });
+
+  it('keepSessions saves a quiet session again before it expires', async () => {
+    const g = await start({ shards: 1, guilds: 1 });
+    const sessions = store({ applicationId: '46', ttlMs: 1_500 });
+    const shards = createRange({ start: 0, end: 1 }, 1, configFor(g));
+    const keeper = keepSessions(shards, sessions);
+    const read = (async () => {
+      for await (const item of new ShardEventStream(shards)) void item;
+    })();
+    await until(async () => (await sessions.load()).size === 1);
+    await new Promise((resolve) => setTimeout(resolve, 4_000)); // nothing moves: no dispatch after GUILD_CREATE
+    expect((await sessions.load()).get(0)).toEqual(shards[0]?.takenSession);
+    await closeAll(shards, CloseFrame.RESUME);
+    await keeper.stop();
+    await read;
+  });
+
+  it('names a redis option that is not a client or a redis:// URL, without the password in it', () => {
+    const bad = (redis: unknown): (() => RedisSessionStore) => () => new RedisSessionStore({ redis: redis as string, applicationId: '1' });
+    expect(bad('http://bot:hunter2@10.0.0.5:6379')).toThrow('redis must be an ioredis client or a redis:// (or rediss://) URL, got "http://***@10.0.0.5:6379"');
+    expect(bad('10.0.0.5:6379')).toThrow(/URL, got "10.0.0.5:6379"/);
+    expect(bad({ host: '10.0.0.5' })).toThrow('redis must be an ioredis client or a redis:// URL');
   });
 
   it("takes the application id from the token's first part, and refuses a token without one", () => {

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { closeAll, createRange } from '../../src/fleet/create.js';
 import { ShardEventStream } from '../../src/fleet/merged-stream.js';
 import { resumeSessions } from '../../src/fleet/sessions.js';
@@ -14,6 +14,7 @@ import type { SessionStore } from '../../src/sessions/store.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import { Session } from '../../src/shard/session.js';
 import { startGateway } from '../support/gateway.js';
+import { MemoryLogger } from '../support/memory-logger.js';
 import { configFor } from '../support/shard.js';
 import { until } from '../support/until.js';
 
@@ -30,7 +31,8 @@ describe.each([
     const store = make();
     expect(await store.load()).toEqual(new Map());
     await store.save(new Map([[0, new Session('a', 10, null)], [1, new Session('b', 5, 'ws://127.0.0.1:1/r')]]));
-    await Promise.all([store.save(new Map([[0, new Session('a', 7, null)]])), store.save(new Map([[0, new Session('a', 12, null)]]))]);
+    await store.save(new Map([[0, new Session('a', 12, null)]]));
+    await store.save(new Map([[0, new Session('a', 7, null)]])); // a save that arrives late
     await store.save(new Map([[1, null]]));
     expect(await store.load()).toEqual(new Map([[0, new Session('a', 12, null)]]));
     await store.save(new Map([[0, new Session('c', 1, null)]])); // a new session replaces the old one
@@ -84,8 +86,44 @@ describe('keepSessions', () => {
     })();
     await until(async () => (await store.load()).size === 1);
     await closeAll(shards, CloseFrame.NORMAL);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // a sweep sees the closed shard's session as taken
+    expect(await store.load()).toEqual(new Map());
     await keeper.stop();
     await read;
     expect(await store.load()).toEqual(new Map());
+  });
+
+  it('names an interval that is not a positive integer', () => {
+    const store = new InMemorySessionStore();
+    expect(() => keepSessions([], store, { intervalMs: 0 })).toThrow(/session save interval must be a positive integer of milliseconds, got 0/);
+    expect(() => keepSessions([], store, { intervalMs: 2.5 })).toThrow(RangeError);
+  });
+
+  it('a store that hangs does not hang stop(), and a failed save is retried at the next', async () => {
+    const g = await start({ shards: 1 });
+    const store = new InMemorySessionStore();
+    let failures = 1;
+    const flaky: SessionStore = {
+      load: () => store.load(),
+      save: (sessions) => (failures-- > 0 ? Promise.reject(new Error('store down')) : store.save(sessions)),
+    };
+    const logger = new MemoryLogger();
+    const warnings = (): string[] => logger.lines.filter((line) => line.level === 'warn').map((line) => line.msg);
+    const shards = createRange({ start: 0, end: 1 }, 1, configFor(g));
+    const keeper = keepSessions(shards, flaky, { intervalMs: 100, logger });
+    const read = (async () => {
+      for await (const item of new ShardEventStream(shards)) void item;
+    })();
+    await until(async () => (await store.load()).size === 1); // the READY save failed; a later one stored it
+    expect(warnings()).toEqual(['saving sessions failed: retrying at the next save (store down)']);
+    flaky.save = () => new Promise(() => {});
+    await closeAll(shards, CloseFrame.RESUME); // its save hangs
+    await read;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const stopping = keeper.stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    await stopping;
+    vi.useRealTimers();
+    expect(warnings().at(-1)).toBe('the last save of sessions did not finish within 10000 ms: they may be lost');
   });
 });

@@ -1,7 +1,10 @@
 // WorkerFleet against FakeGateway with real worker threads.
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
+import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
+import { InMemorySessionStore } from '../../src/sessions/store.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
+import { Session } from '../../src/shard/session.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import type { WorkerFleetItem } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
@@ -45,6 +48,28 @@ describe('WorkerFleet planning and config', () => {
     const times = g.log.ofType('identify').map((entry) => entry.time).sort((a, b) => a - b);
     expect(times).toHaveLength(6);
     expect((times[3] as number) - (times[2] as number)).toBeGreaterThan(200);
+  }, 30_000);
+
+  it('{ recommended: true } with its own queue gives that queue the limits /gateway/bot answers', async () => {
+    const g = await start({ shards: 4, maxConcurrency: 2 });
+    const queue = new InMemoryQueue(1, 3, 1000, 3);
+    const fleet = new WorkerFleet({ workers: 1, shards: { recommended: true }, queue, config: { token: 'test-token', intents: 513, restUrl: g.restUrl } });
+    await fleet.ready();
+    expect(queue.maxConcurrency).toBe(2);
+    await fleet.close();
+    expect(queue.remaining).toBeGreaterThan(3); // the fake gateway's daily budget, not the 3 it was built with
+  }, 30_000);
+
+  it('a session store that fails to load fails ready(), and close() leaves what it holds', async () => {
+    const g = await start({ shards: 2, maxConcurrency: 2 });
+    const store = new InMemorySessionStore();
+    await store.save(new Map([[0, new Session('kept', 9, null)]]));
+    const failing = { load: () => Promise.reject(new Error('store down')), save: (sessions: ReadonlyMap<number, Session | null>) => store.save(sessions) };
+    const fleet = fleetFor(g, { sessionStore: failing });
+    await expect(fleet.ready()).rejects.toThrow('store down');
+    await fleet.close(CloseFrame.RESUME);
+    expect(await store.load()).toEqual(new Map([[0, new Session('kept', 9, null)]]));
+    expect(g.log.ofType('identify')).toEqual([]);
   }, 30_000);
 
   it("the module's configureShard sets each shard's config in its worker; the fleet's queue replaces the one it returns", async () => {
