@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -5,5 +6,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Most test files wait on sockets and timers, not the CPU: two at once even on two cores
+    // (vitest's default would run them one by one there).
+    maxWorkers: Math.max(2, availableParallelism()),
   },
 });
