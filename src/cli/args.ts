@@ -4,7 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import type { Logger, LogLevel } from '../observability/logger.js';
 import type { FakeGatewayOptions } from '../testing/options.js';
+import { CLI_LOG_LEVELS, jsonLogger } from './json-logger.js';
 
 /** The simulator flags every subcommand that starts a FakeGateway accepts. */
 export const GATEWAY_FLAGS = {
@@ -61,4 +63,28 @@ export function gatewayOptions(values: Record<string, unknown>, defaults: FakeGa
   if (preset !== undefined && preset !== 'discord' && preset !== 'spacebar') throw new UsageError(`--preset must be discord or spacebar, got ${JSON.stringify(preset)}`);
   set('preset', preset);
   return options;
+}
+
+/** A flag that must be a positive integer, or `fallback` when absent. */
+export function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return number;
+}
+
+/** `--metrics HOST:PORT` split, or a UsageError naming the flag. */
+export function metricsAddress(value: string | undefined): { host: string; port: number } | null {
+  if (value === undefined) return null;
+  const match = /^(.*):(\d+)$/.exec(value);
+  const port = Number(match?.[2]);
+  if (match === null || match[1] === '' || port > 65_535) throw new UsageError(`--metrics takes HOST:PORT (for example 127.0.0.1:9464), got ${JSON.stringify(value)}`);
+  return { host: (match[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** A command's logger from `--log-level` (default warn: the screen is on stdout, the lines go to stderr), or null for silent. */
+export function cliLogger(value: unknown): Logger | null {
+  const level = value ?? 'warn';
+  if (!(CLI_LOG_LEVELS as readonly unknown[]).includes(level)) throw new UsageError(`--log-level must be one of ${CLI_LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  return level === 'silent' ? null : jsonLogger(level as LogLevel, (line) => process.stderr.write(line));
 }

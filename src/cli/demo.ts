@@ -22,9 +22,7 @@ import type { Shard } from '../shard/shard.js';
 import { FakeGateway } from '../testing/fake-gateway.js';
 import { WorkerShardHandle } from '../workers/handle.js';
 import { WorkerFleet } from '../workers/worker-fleet.js';
-import type { Logger, LogLevel } from '../observability/logger.js';
-import { UsageError, gatewayOptions, parseFlags } from './args.js';
-import { CLI_LOG_LEVELS, jsonLogger } from './json-logger.js';
+import { cliLogger, gatewayOptions, metricsAddress, parseFlags, positive, UsageError } from './args.js';
 import { untilStopped } from './until-stopped.js';
 
 /** What the demo shows for one shard. */
@@ -41,12 +39,6 @@ interface ShardRow {
 
 const DISCORD_REST = 'https://discord.com/api/v10';
 
-function positive(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  return number;
-}
 
 /** The fleet's identify queue, watched so the screen can tell shards waiting in it from shards identifying. */
 class WatchedQueue implements Queue {
@@ -111,21 +103,7 @@ async function workerFleet(config: RecommendedConfig, saved: Map<number, Session
   return { shards: [...fleet.shards.values()], target: fleet, items: fleet, queue: null, maxConcurrency: null, close: () => fleet.close(CloseFrame.RESUME) };
 }
 
-/** `--metrics HOST:PORT` split, or a UsageError naming the flag. */
-function metricsAddress(value: string | undefined): { host: string; port: number } | null {
-  if (value === undefined) return null;
-  const match = /^(.*):(\d+)$/.exec(value);
-  const port = Number(match?.[2]);
-  if (match === null || match[1] === '' || port > 65_535) throw new UsageError(`--metrics takes HOST:PORT (for example 127.0.0.1:9464), got ${JSON.stringify(value)}`);
-  return { host: (match[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
-}
 
-/** The demo's logger from `--log-level` (default warn: the screen is on stdout, the lines go to stderr), or null for silent. */
-function demoLogger(value: unknown): Logger | null {
-  const level = value ?? 'warn';
-  if (!(CLI_LOG_LEVELS as readonly unknown[]).includes(level)) throw new UsageError(`--log-level must be one of ${CLI_LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
-  return level === 'silent' ? null : jsonLogger(level as LogLevel, (line) => process.stderr.write(line));
-}
 
 /** Errors the live screen keeps below the table. */
 const ERRORS_SHOWN = 5;
@@ -177,7 +155,7 @@ export async function demoCommand(args: string[]): Promise<void> {
   const concurrency = positive('concurrency', values.concurrency, 4);
   const workers = values.workers === undefined ? null : positive('workers', values.workers, 1);
   const metrics = metricsAddress(values.metrics as string | undefined);
-  const logger = demoLogger(values['log-level']);
+  const logger = cliLogger(values['log-level']);
 
   let gateway: FakeGateway | null = null;
   let restUrl = values['rest-url'] as string | undefined;

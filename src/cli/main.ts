@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `gloaming` command: `demo` (what `npm start` runs) and `fake-gateway` (the
- * simulator standalone, for clients in other processes or languages).
+ * The `gloaming` command: `demo` (what `npm start` runs), `run` (the gateway service) and
+ * `fake-gateway` (the simulator standalone, for clients in other processes or languages).
  */
 import { GatewayBotError } from '../fleet/gateway-bot.js';
 import { FakeGateway } from '../testing/fake-gateway.js';
 import { VERSION } from '../version.js';
 import { UsageError, gatewayOptions, parseFlags } from './args.js';
 import { demoCommand } from './demo.js';
+import { RUN_USAGE, runCommand } from './run.js';
 import { untilStopped } from './until-stopped.js';
 import { formatEntry } from './log-format.js';
 
@@ -17,6 +18,7 @@ const FAKE_GATEWAY_RATE = 5;
 const COMMANDS = `commands:
   demo           a fleet of shards, live (what npm start runs): an in-process FakeGateway,
                  or Discord when DISCORD_TOKEN is set, or any gateway with --rest-url
+  run            the gateway service: shards on a Redis queue, events to Redis Streams
   fake-gateway   serve the simulator; prints {"url","resumeUrl","restUrl","port"} as one JSON line`;
 
 const SIMULATOR_OPTIONS = `simulator options:
@@ -44,6 +46,7 @@ Against an in-process FakeGateway; against Discord when DISCORD_TOKEN is set.
   --log-level L    trace, debug, info, warn (default), error, fatal or silent: JSON lines on stderr
 
 ${SIMULATOR_OPTIONS}`,
+  run: RUN_USAGE,
   'fake-gateway': `usage: gloaming fake-gateway [options]
 
 Serves the simulator until SIGINT or SIGTERM; prints {"url","resumeUrl","restUrl","port"}.
@@ -76,6 +79,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'demo':
       return demoCommand(args);
+    case 'run':
+      return runCommand(args);
     case 'fake-gateway':
       return fakeGatewayCommand(args);
     case '--version':
