@@ -85,6 +85,11 @@ export function runOptions(args: string[], env: NodeJS.ProcessEnv): { service: O
     const value = get(name);
     return value === undefined ? undefined : positive(name, value, 0);
   };
+  const milliseconds = (name: RunFlag): number | undefined => {
+    const value = get(name);
+    if (value !== undefined && !/^\d+$/.test(value)) throw new UsageError(`--${name} must be a non-negative integer of milliseconds, got ${JSON.stringify(value)}`);
+    return value === undefined ? undefined : Number(value);
+  };
   const shards = get('shards');
   let range: [number, number] | undefined;
   if (shards !== undefined) {
@@ -128,7 +133,7 @@ export function runOptions(args: string[], env: NodeJS.ProcessEnv): { service: O
     ...optional('prefix', get('prefix')),
     ...optional('cap', integer('cap')),
     ...optional('maxConcurrency', integer('max-concurrency')),
-    ...optional('identifyIntervalMs', integer('identify-interval')),
+    ...optional('identifyIntervalMs', milliseconds('identify-interval')),
     ...optional('applicationId', get('application-id')),
   };
   return { service, metrics: metricsAddress(get('metrics')), logLevel: get('log-level') ?? 'info' };

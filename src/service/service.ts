@@ -125,8 +125,13 @@ export class GatewayService {
     this.#wanted = options.events === undefined || options.events === null ? null : new Set(options.events);
     for (const [id, session] of parts.stored) if (parts.shards.ids.includes(id)) this.#tracked.set(id, { id: session.id, sequence: session.sequence, resumeUrl: session.resumeUrl });
     this.#saver = new SessionSaver(parts.store, DEFAULT_SAVE_INTERVAL_MS, logger);
+    const saved = new Map<number, string>([...this.#tracked].map(([id, tracked]) => [id, tracked.id]));
     this.#publisher = new EventPublisher({ redis: parts.client, prefix: options.prefix, cap: options.cap, logger }, (sessions) => {
-      for (const [id, session] of sessions) this.#saver.changed(id, session, false);
+      // A session that began is saved at once: a service killed now resumes it rather than identifying.
+      for (const [id, session] of sessions) {
+        this.#saver.changed(id, session, saved.get(id) !== session.id);
+        saved.set(id, session.id);
+      }
     });
     this.#relay = new CommandRelay({ redis: parts.client, prefix: options.prefix, logger }, parts.shards.ids, (shard, json) => parts.shards.send(shard, json));
     this.#checkpoints = setInterval(() => this.#checkpoint(), CHECKPOINT_MS);
