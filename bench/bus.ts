@@ -1,8 +1,11 @@
-// Events/s from FakeGateway through Redis to a consumer, 16 shards, all in this process on a
-// private redis-server: gloaming's GatewayService + GatewayConsumer against
-// @discordjs/brokers' PubSubRedisBroker publishing the same shards' dispatches (awaited in
-// bounded bursts, so its publishes overlap as ours do) and consuming them, in the same run.
+// Events/s from FakeGateway through Redis to a consumer, 16 shards: gloaming's GatewayService
+// and GatewayConsumer against @discordjs/brokers' PubSubRedisBroker publishing the same shards'
+// dispatches and consuming them, in the same run. Each pipeline is two OS processes, as a
+// deployment has them: a publisher (the simulator at its maximum rate, the shards and the
+// publishing side) and a consumer, on a private redis-server.
 //   npm run bench:bus [-- --seconds 8 --rounds 2]
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PubSubRedisBroker } from '@discordjs/brokers';
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
@@ -14,66 +17,67 @@ import { GatewayConsumer, GatewayService } from '../src/redis/index.js';
 import { FakeGateway } from '../src/testing/index.js';
 import { RedisServer } from '../test/support/redis-server.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '2' } } });
-const SECONDS = Number(values.seconds);
-const ROUNDS = Number(values.rounds);
-const WARMUP_MS = 2_000;
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '2' },
+    role: { type: 'string' },
+    pipeline: { type: 'string' },
+    redis: { type: 'string' },
+  },
+});
 const SHARDS = 16;
+const WARMUP_MS = 3_000;
+const CAP = 100_000;
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.bench.offline-token';
 const TYPES = Object.values(GatewayDispatchEvents);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A child reports its count on stdout every 250 ms, and runs until its parent sends SIGTERM. */
+const report = (count: () => number): void => {
+  setInterval(() => process.stdout.write(`${count()}\n`), 250);
+  process.once('SIGTERM', () => {
+    process.stdout.write(`${count()}\n`);
+    process.exit(0);
+  });
+};
 
-interface Result {
-  readonly perSecond: number;
-  readonly published: number;
-  readonly consumed: number;
-  readonly memoryMb: number;
-}
-
-/** Counts what `consumed()` reports over the measured window, after a warm-up. */
-async function measure(consumed: () => number): Promise<number> {
-  await sleep(WARMUP_MS);
-  const before = consumed();
-  const started = performance.now();
-  await sleep(SECONDS * 1000);
-  return ((consumed() - before) * 1000) / (performance.now() - started);
-}
-
-async function memoryMb(url: string): Promise<number> {
-  const client = new Redis(url);
-  const info = await client.info('memory');
-  await client.quit();
-  return Math.round((Number(/used_memory:(\d+)/.exec(info)?.[1]) / 1024 / 1024) * 10) / 10;
-}
-
-async function gloaming(url: string): Promise<Result> {
+async function gloamingPublisher(url: string): Promise<void> {
   const gateway = await FakeGateway.start({ shards: SHARDS, maxConcurrency: SHARDS, identifyInterval: 0, guilds: 64, rate: 'max', logDispatches: false });
-  const service = await GatewayService.start({ token: TOKEN, intents: 513, redis: url, total: SHARDS, gatewayUrl: gateway.url, maxConcurrency: SHARDS, identifyIntervalMs: 0, allowInsecureUrls: true, cap: 100_000 });
-  // A queue new to Redis waits one identify window before its first admission.
-  while (!service.active) await sleep(50);
-  const consumer = new GatewayConsumer({ redis: url, group: 'bench', consumer: 'c1', events: TYPES });
+  const service = await GatewayService.start({ token: TOKEN, intents: 513, redis: url, total: SHARDS, gatewayUrl: gateway.url, maxConcurrency: SHARDS, identifyIntervalMs: 0, allowInsecureUrls: true, cap: CAP });
+  report(() => service.published);
+}
+
+async function gloamingConsumer(url: string): Promise<void> {
+  const consumer = new GatewayConsumer({ redis: url, group: 'bench', consumer: 'c1', events: TYPES, from: '0' });
   let consumed = 0;
-  const reading = (async () => {
-    for await (const { ack } of consumer) {
-      consumed += 1;
-      void ack();
-    }
-  })();
-  const perSecond = await measure(() => consumed);
-  const memory = await memoryMb(url);
-  await service.stop();
-  await consumer.close();
-  await reading;
-  await gateway.close();
-  return { perSecond, published: service.published, consumed, memoryMb: memory };
+  report(() => consumed);
+  for await (const { ack } of consumer) {
+    consumed += 1;
+    void ack();
+  }
 }
 
-async function brokers(url: string): Promise<Result> {
+async function brokersPublisher(url: string): Promise<void> {
   const gateway = await FakeGateway.start({ shards: SHARDS, maxConcurrency: SHARDS, identifyInterval: 0, guilds: 64, rate: 'max', logDispatches: false });
-  const publisherClient = new Redis(url);
-  const consumerClient = new Redis(url);
-  const publisher = new PubSubRedisBroker<Record<string, unknown>>(publisherClient as never, { group: 'publisher' });
-  const consumer = new PubSubRedisBroker<Record<string, unknown>>(consumerClient as never, { group: 'bench' });
+  const publisher = new PubSubRedisBroker<Record<string, unknown>>(new Redis(url) as never, { group: 'publisher' });
+  const shards = createRange({ start: 0, end: SHARDS }, SHARDS, { token: TOKEN, intents: 513, gatewayUrl: gateway.url, allowInsecureUrls: true, queue: new InMemoryQueue(SHARDS, 1000, 86_400_000, 1000, { intervalMs: 0 }) });
+  let published = 0;
+  report(() => published);
+  // Publishes overlap in bursts of 512, as gloaming's batches do; awaiting each would cost it a round trip per event.
+  let burst: Promise<void>[] = [];
+  for await (const { event } of new ShardEventStream(shards)) {
+    if (event.op !== GatewayOpcodes.Dispatch) continue;
+    burst.push(publisher.publish(event.t, event.d).then(() => void (published += 1)));
+    if (burst.length === 512) {
+      await Promise.all(burst);
+      burst = [];
+    }
+  }
+  await closeAll(shards);
+}
+
+async function brokersConsumer(url: string): Promise<void> {
+  const consumer = new PubSubRedisBroker<Record<string, unknown>>(new Redis(url) as never, { group: 'bench' });
   let consumed = 0;
   for (const type of TYPES) {
     consumer.on(type, ({ ack }: { ack: () => Promise<void> }) => {
@@ -82,58 +86,82 @@ async function brokers(url: string): Promise<Result> {
     });
   }
   await consumer.subscribe(TYPES);
-  const shards = createRange({ start: 0, end: SHARDS }, SHARDS, { token: TOKEN, intents: 513, gatewayUrl: gateway.url, allowInsecureUrls: true, queue: new InMemoryQueue(SHARDS, 1000, 86_400_000, 1000, { intervalMs: 0 }) });
-  let published = 0;
-  const pumping = (async () => {
-    let burst: Promise<void>[] = [];
-    for await (const { event } of new ShardEventStream(shards)) {
-      if (event.op !== GatewayOpcodes.Dispatch) continue;
-      burst.push(publisher.publish(event.t, event.d));
-      published += 1;
-      if (burst.length === 512) {
-        await Promise.all(burst);
-        burst = [];
-      }
-    }
-    await Promise.all(burst);
-  })();
-  const perSecond = await measure(() => consumed);
-  const memory = await memoryMb(url);
-  await closeAll(shards);
-  await pumping;
-  await publisher.destroy();
-  await consumer.destroy();
-  await gateway.close();
-  return { perSecond, published, consumed, memoryMb: memory };
+  report(() => consumed);
 }
 
-// PubSubRedisBroker's destroy() leaves its blocked reads to reject unhandled ("Connection is closed"): counted, not fatal.
-let unhandled = 0;
-process.on('unhandledRejection', () => void (unhandled += 1));
-const server = await RedisServer.start();
-const flush = async (): Promise<void> => {
-  const client = new Redis(server.url);
+interface Child {
+  latest: number;
+  stop(): Promise<void>;
+}
+
+function child(role: string, pipeline: string, url: string): Child {
+  const process_ = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--role', role, '--pipeline', pipeline, '--redis', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const handle: Child = {
+    latest: 0,
+    stop: () =>
+      new Promise((resolve) => {
+        process_.once('exit', () => resolve());
+        process_.kill('SIGTERM');
+      }),
+  };
+  process_.stdout.on('data', (chunk: Buffer) => {
+    const last = chunk.toString().trim().split('\n').at(-1);
+    if (last !== undefined && last !== '') handle.latest = Number(last);
+  });
+  return handle;
+}
+
+interface Result {
+  readonly perSecond: number;
+  readonly published: number;
+  readonly consumed: number;
+  readonly memoryMb: number;
+}
+
+async function run(pipeline: string, url: string): Promise<Result> {
+  const client = new Redis(url);
   await client.flushall();
+  const consumer = child('consumer', pipeline, url);
+  await sleep(1_000); // its group exists before the first event
+  const publisher = child('publisher', pipeline, url);
+  await sleep(WARMUP_MS);
+  const before = consumer.latest;
+  const started = performance.now();
+  await sleep(Number(values.seconds) * 1000);
+  const perSecond = ((consumer.latest - before) * 1000) / (performance.now() - started);
+  const info = await client.info('memory');
+  await publisher.stop();
+  await consumer.stop();
   await client.quit();
-};
-const results: { gloaming: Result[]; brokers: Result[] } = { gloaming: [], brokers: [] };
-try {
-  for (let round = 0; round < ROUNDS; round++) {
-    await flush();
-    results.gloaming.push(await gloaming(server.url));
-    await flush();
-    results.brokers.push(await brokers(server.url));
-  }
-} finally {
-  await server.stop();
+  return { perSecond, published: publisher.latest, consumed: consumer.latest, memoryMb: Math.round((Number(/used_memory:(\d+)/.exec(info)?.[1]) / 1024 / 1024) * 10) / 10 };
 }
 
-const median = (numbers: number[]): number => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)] as number;
-console.log(`${SHARDS} shards, FakeGateway at max rate, ${SECONDS} s measured after ${WARMUP_MS / 1000} s, ${ROUNDS} rounds, one process, redis-server on loopback\n`);
-console.log('| pipeline | events/s consumed (median) | rounds | published, consumed (last round) | Redis memory at the end, MB |');
-console.log('|---|---|---|---|---|');
-for (const [name, runs] of Object.entries(results)) {
-  console.log(`| ${name} | ${Math.round(median(runs.map((run) => run.perSecond)))} | ${runs.map((run) => Math.round(run.perSecond)).join(', ')} | ${runs.at(-1)?.published}, ${runs.at(-1)?.consumed} | ${runs.map((run) => run.memoryMb).join(', ')} |`);
+const roles: Record<string, (url: string) => Promise<void>> = {
+  'publisher:gloaming': gloamingPublisher,
+  'consumer:gloaming': gloamingConsumer,
+  'publisher:brokers': brokersPublisher,
+  'consumer:brokers': brokersConsumer,
+};
+
+if (values.role !== undefined) {
+  await (roles[`${values.role}:${values.pipeline}`] as (url: string) => Promise<void>)(values.redis as string);
+} else {
+  const server = await RedisServer.start();
+  const results: Record<'gloaming' | 'brokers', Result[]> = { gloaming: [], brokers: [] };
+  try {
+    for (let round = 0; round < Number(values.rounds); round++) {
+      for (const pipeline of ['gloaming', 'brokers'] as const) results[pipeline].push(await run(pipeline, server.url));
+    }
+  } finally {
+    await server.stop();
+  }
+  const median = (numbers: number[]): number => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)] as number;
+  console.log(`${SHARDS} shards, FakeGateway at its maximum rate, ${values.seconds} s measured after ${WARMUP_MS / 1000} s, ${values.rounds} rounds; publisher and consumer in their own processes, redis-server on loopback\n`);
+  console.log('| pipeline | events/s consumed (median) | rounds | published, consumed (last round) | Redis memory at the end, MB |');
+  console.log('|---|---|---|---|---|');
+  for (const [name, runs] of Object.entries(results)) {
+    console.log(`| ${name} | ${Math.round(median(runs.map((r) => r.perSecond)))} | ${runs.map((r) => Math.round(r.perSecond)).join(', ')} | ${runs.at(-1)?.published}, ${runs.at(-1)?.consumed} | ${runs.map((r) => r.memoryMb).join(', ')} |`);
+  }
+  const ratio = median(results.gloaming.map((r) => r.perSecond)) / median(results.brokers.map((r) => r.perSecond));
+  console.log(`\ngloaming ÷ brokers: ${ratio.toFixed(2)}×`);
 }
-const ratio = median(results.gloaming.map((run) => run.perSecond)) / median(results.brokers.map((run) => run.perSecond));
-console.log(`\ngloaming ÷ brokers: ${ratio.toFixed(2)}×${unhandled === 0 ? '' : ` (${unhandled} unhandled rejections at the brokers' destroy)`}`);

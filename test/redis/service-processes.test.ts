@@ -60,7 +60,7 @@ describe('gateway services and consumers as processes', () => {
     const c1 = consumer('c1');
     const c2 = consumer('c2');
     let a = service(g, '0-7');
-    const b = service(g, '8-15');
+    const b = service(g, '8-15', ['--metrics', '127.0.0.1:0']);
     await until(() => has(a, 'active') && has(b, 'active') && has(c1, 'ready') && has(c2, 'ready'), 20_000);
     const chaos = g.chaos({ seed: 18, meanIntervalMs: 400, weights: { drop: 2, reconnect: 2, 'request-heartbeat': 1, 'stop-acks': 1 } });
     let sending = true;
@@ -107,6 +107,10 @@ describe('gateway services and consumers as processes', () => {
     expect(resumedAfterRestart.size).toBe(8);
     expect(g.log.ofType('dispatch').some((entry) => entry.replay && entry.shard < 8)).toBe(true); // the resume replayed what the dead service missed
 
+    // Its worker's shards, scraped from the service's own /metrics.
+    const metricsUrl = b.lines.find((line) => line.type === 'started')?.metrics as string;
+    const scraped = await (await fetch(`${metricsUrl}/metrics`)).text();
+    for (let shard = 8; shard < 16; shard++) expect(scraped).toMatch(new RegExp(`gloaming_identifies_total\\{[^}]*shard="${shard}"[^}]*\\} 1`));
     for (const s of [a, b]) {
       const exited = once(s.child, 'exit');
       s.child.kill('SIGTERM');
