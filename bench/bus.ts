@@ -1,10 +1,11 @@
 // Events/s from FakeGateway through Redis to a consumer, 16 shards: gloaming's GatewayService
 // and GatewayConsumer against @discordjs/brokers' PubSubRedisBroker publishing the same shards'
 // dispatches and consuming them, in the same run. Each pipeline is two OS processes, as a
-// deployment has them: a publisher (the simulator at its maximum rate, the shards and the
-// publishing side) and a consumer, on a private redis-server.
-//   npm run bench:bus [-- --seconds 8 --rounds 2]
+// deployment has them: a publisher (the shards and the publishing side) and a consumer, with
+// `gloaming fake-gateway` in a third and a private redis-server.
+//   BENCH_RATE=1000 npm run bench:bus [-- --seconds 8 --rounds 2]
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PubSubRedisBroker } from '@discordjs/brokers';
@@ -14,7 +15,6 @@ import { closeAll, createRange } from '../src/fleet/create.js';
 import { ShardEventStream } from '../src/fleet/merged-stream.js';
 import { InMemoryQueue } from '../src/queue/in-memory-queue.js';
 import { GatewayConsumer, GatewayService } from '../src/redis/index.js';
-import { FakeGateway } from '../src/testing/index.js';
 import { RedisServer } from '../test/support/redis-server.js';
 
 const { values } = parseArgs({
@@ -24,11 +24,14 @@ const { values } = parseArgs({
     role: { type: 'string' },
     pipeline: { type: 'string' },
     redis: { type: 'string' },
+    gateway: { type: 'string' },
   },
 });
 const SHARDS = 16;
 const WARMUP_MS = 3_000;
 const CAP = 100_000;
+/** Dispatches per second per shard the simulator (its own process) offers. */
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.bench.offline-token';
 const TYPES = Object.values(GatewayDispatchEvents);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,9 +44,8 @@ const report = (count: () => number): void => {
   });
 };
 
-async function gloamingPublisher(url: string): Promise<void> {
-  const gateway = await FakeGateway.start({ shards: SHARDS, maxConcurrency: SHARDS, identifyInterval: 0, guilds: 64, rate: 'max', logDispatches: false });
-  const service = await GatewayService.start({ token: TOKEN, intents: 513, redis: url, total: SHARDS, gatewayUrl: gateway.url, maxConcurrency: SHARDS, identifyIntervalMs: 0, allowInsecureUrls: true, cap: CAP });
+async function gloamingPublisher(url: string, gateway: string): Promise<void> {
+  const service = await GatewayService.start({ token: TOKEN, intents: 513, redis: url, total: SHARDS, gatewayUrl: gateway, maxConcurrency: SHARDS, identifyIntervalMs: 0, allowInsecureUrls: true, cap: CAP });
   report(() => service.published);
 }
 
@@ -57,10 +59,9 @@ async function gloamingConsumer(url: string): Promise<void> {
   }
 }
 
-async function brokersPublisher(url: string): Promise<void> {
-  const gateway = await FakeGateway.start({ shards: SHARDS, maxConcurrency: SHARDS, identifyInterval: 0, guilds: 64, rate: 'max', logDispatches: false });
+async function brokersPublisher(url: string, gateway: string): Promise<void> {
   const publisher = new PubSubRedisBroker<Record<string, unknown>>(new Redis(url) as never, { group: 'publisher' });
-  const shards = createRange({ start: 0, end: SHARDS }, SHARDS, { token: TOKEN, intents: 513, gatewayUrl: gateway.url, allowInsecureUrls: true, queue: new InMemoryQueue(SHARDS, 1000, 86_400_000, 1000, { intervalMs: 0 }) });
+  const shards = createRange({ start: 0, end: SHARDS }, SHARDS, { token: TOKEN, intents: 513, gatewayUrl: gateway, allowInsecureUrls: true, queue: new InMemoryQueue(SHARDS, 1000, 86_400_000, 1000, { intervalMs: 0 }) });
   let published = 0;
   report(() => published);
   // Publishes overlap in bursts of 512, as gloaming's batches do; awaiting each would cost it a round trip per event.
@@ -94,8 +95,8 @@ interface Child {
   stop(): Promise<void>;
 }
 
-function child(role: string, pipeline: string, url: string): Child {
-  const process_ = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--role', role, '--pipeline', pipeline, '--redis', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+function child(role: string, pipeline: string, url: string, gateway = ''): Child {
+  const process_ = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--role', role, '--pipeline', pipeline, '--redis', url, '--gateway', gateway], { stdio: ['ignore', 'pipe', 'inherit'] });
   const handle: Child = {
     latest: 0,
     stop: () =>
@@ -121,9 +122,15 @@ interface Result {
 async function run(pipeline: string, url: string): Promise<Result> {
   const client = new Redis(url);
   await client.flushall();
+  // The simulator in its own process: in the publisher's, generating and compressing would be most of what is measured.
+  const gateway = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)), 'fake-gateway', '--port', '0', '--shards', String(SHARDS), '--max-concurrency', String(SHARDS), '--identify-interval', '0', '--guilds', '64', '--rate', String(RATE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(gateway.stdout, 'data')) as [Buffer];
+  const { url: gatewayUrl } = JSON.parse(line.toString().split('\n')[0] as string) as { url: string };
   const consumer = child('consumer', pipeline, url);
   await sleep(1_000); // its group exists before the first event
-  const publisher = child('publisher', pipeline, url);
+  const publisher = child('publisher', pipeline, url, gatewayUrl);
+  // A queue new to Redis waits one identify window before its first admission: measured from the first event on.
+  while (publisher.latest === 0) await sleep(50);
   await sleep(WARMUP_MS);
   const before = consumer.latest;
   const started = performance.now();
@@ -132,11 +139,12 @@ async function run(pipeline: string, url: string): Promise<Result> {
   const info = await client.info('memory');
   await publisher.stop();
   await consumer.stop();
+  gateway.kill('SIGTERM');
   await client.quit();
   return { perSecond, published: publisher.latest, consumed: consumer.latest, memoryMb: Math.round((Number(/used_memory:(\d+)/.exec(info)?.[1]) / 1024 / 1024) * 10) / 10 };
 }
 
-const roles: Record<string, (url: string) => Promise<void>> = {
+const roles: Record<string, (url: string, gateway: string) => Promise<void>> = {
   'publisher:gloaming': gloamingPublisher,
   'consumer:gloaming': gloamingConsumer,
   'publisher:brokers': brokersPublisher,
@@ -144,7 +152,7 @@ const roles: Record<string, (url: string) => Promise<void>> = {
 };
 
 if (values.role !== undefined) {
-  await (roles[`${values.role}:${values.pipeline}`] as (url: string) => Promise<void>)(values.redis as string);
+  await (roles[`${values.role}:${values.pipeline}`] as (url: string, gateway: string) => Promise<void>)(values.redis as string, values.gateway as string);
 } else {
   const server = await RedisServer.start();
   const results: Record<'gloaming' | 'brokers', Result[]> = { gloaming: [], brokers: [] };
@@ -156,7 +164,7 @@ if (values.role !== undefined) {
     await server.stop();
   }
   const median = (numbers: number[]): number => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)] as number;
-  console.log(`${SHARDS} shards, FakeGateway at its maximum rate, ${values.seconds} s measured after ${WARMUP_MS / 1000} s, ${values.rounds} rounds; publisher and consumer in their own processes, redis-server on loopback\n`);
+  console.log(`${SHARDS} shards, the simulator offering ${RATE} dispatches/s per shard from its own process, ${values.seconds} s measured after ${WARMUP_MS / 1000} s, ${values.rounds} rounds; publisher and consumer in their own processes, redis-server on loopback\n`);
   console.log('| pipeline | events/s consumed (median) | rounds | published, consumed (last round) | Redis memory at the end, MB |');
   console.log('|---|---|---|---|---|');
   for (const [name, runs] of Object.entries(results)) {
