@@ -357,7 +357,7 @@ export class GatewayConsumer implements AsyncIterable<ConsumedEvent> {
       const entry = fields === null ? null : parseEntry(fields);
       if (entry === null) {
         if (fields !== null) damaged.push([id, fields]);
-        else void this.#client.xack(stream, this.#group, id); // trimmed by the cap before it was read
+        else void this.#client.xack(stream, this.#group, id).catch(() => undefined); // trimmed by the cap before it was read; a failed ack only leaves it pending
         continue;
       }
       keys.push(this.#keys.handed(this.#group, entry.shard, entry.session), stream);
@@ -385,7 +385,13 @@ export class GatewayConsumer implements AsyncIterable<ConsumedEvent> {
   async #deadLetter(stream: string, id: string, fields: string[]): Promise<void> {
     this.#logger?.warn({ stream, id }, 'an entry that is not a gateway event moved to the dead-letter stream');
     this.deadLettered += 1;
-    await this.#client.multi().xadd(this.#keys.deadLetter(this.#group), 'MAXLEN', '~', DEAD_LETTER_CAP, '*', 'stream', stream, 'id', id, 'deliveries', '1', ...fields).xack(stream, this.#group, id).exec();
+    // Failing, it stays pending: claimed later, it comes back here.
+    await this.#client
+      .multi()
+      .xadd(this.#keys.deadLetter(this.#group), 'MAXLEN', '~', DEAD_LETTER_CAP, '*', 'stream', stream, 'id', id, 'deliveries', '1', ...fields)
+      .xack(stream, this.#group, id)
+      .exec()
+      .catch(() => undefined);
   }
 
   #ack(stream: string, id: string): Promise<void> {

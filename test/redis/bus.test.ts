@@ -122,6 +122,25 @@ describe('the event bus', () => {
     expect(pending[0]).toBe(0);
   });
 
+  it('moves an entry that is not an event, or whose d is not JSON, to the dead-letter stream and goes on', async () => {
+    const prefix = `p${++prefixes}:`;
+    const c = consumer(prefix, 'c');
+    const client = new Redis(redis.current.url);
+    const stream = `${prefix}events:MESSAGE_CREATE`;
+    await client.xgroup('CREATE', stream, 'bot', '0', 'MKSTREAM');
+    await client.xadd(stream, '*', 'foreign', 'entry');
+    await client.xadd(stream, '*', 'shard', '0', 'session', 's', 'seq', '1', 't', 'MESSAGE_CREATE', 'd', '{not json');
+    await client.xadd(stream, '*', 'shard', '0', 'session', 's', 'seq', '2', 't', 'MESSAGE_CREATE', 'd', '{"content":"ok"}');
+    const [good] = await take(c, 1);
+    expect(good?.event).toEqual({ op: 0, t: 'MESSAGE_CREATE', s: 2, d: { content: 'ok' } });
+    const dead = (await client.xrange(`${prefix}dead:bot`, '-', '+')) as [string, string[]][];
+    const pending = (await client.xpending(stream, 'bot')) as [number];
+    await client.quit();
+    expect(dead.map(([, fields]) => fields.slice(6))).toEqual([['foreign', 'entry'], ['shard', '0', 'session', 's', 'seq', '1', 't', 'MESSAGE_CREATE', 'd', '{not json']]);
+    expect(c.deadLettered).toBe(2);
+    expect(pending[0]).toBe(0);
+  });
+
   it('routes commands by shard or guild to the owning shard, and names why one failed', async () => {
     const g = await start({ shards: 4, maxConcurrency: 4 });
     const prefix = `p${++prefixes}:`;
