@@ -39,7 +39,6 @@ interface ShardRow {
 
 const DISCORD_REST = 'https://discord.com/api/v10';
 
-
 /** The fleet's identify queue, watched so the screen can tell shards waiting in it from shards identifying. */
 class WatchedQueue implements Queue {
   /** Shards waiting for their turn to identify. */
@@ -102,8 +101,6 @@ async function workerFleet(config: RecommendedConfig, saved: Map<number, Session
   await fleet.ready();
   return { shards: [...fleet.shards.values()], target: fleet, items: fleet, queue: null, maxConcurrency: null, close: () => fleet.close(CloseFrame.RESUME) };
 }
-
-
 
 /** Errors the live screen keeps below the table. */
 const ERRORS_SHOWN = 5;

@@ -113,7 +113,7 @@ export class GatewayService {
   #failure: ShardError | null = null;
   /** Resolves once the service stopped: with null after `stop()`, with the error after a fatal close. */
   readonly done: Promise<ShardError | null>;
-  /** The shard total, and the shards this service runs. */
+  /** The shard total (of every service of the bot, not only this one). */
   readonly total: number;
 
   private constructor(options: GatewayServiceOptions, parts: { client: RedisClient; shards: HostedShards; queue: RedisQueue; store: RedisSessionStore; total: number; stored: Map<number, Session> }) {
