@@ -31,8 +31,11 @@ export interface EventPublisherOptions {
   readonly logger?: Logger | null;
 }
 
+/** One entry: its stream's key and its fields. */
+type Entry = readonly [stream: string, fields: string[]];
+
 interface Batch<C> {
-  readonly args: string[][];
+  readonly entries: Entry[];
   readonly checkpoint: C | null;
 }
 
@@ -54,7 +57,7 @@ export class EventPublisher<C = unknown> {
   readonly #cap: string;
   readonly #logger: Logger | null;
   readonly #confirmed: (checkpoint: C) => void;
-  #buffer: string[][] = [];
+  #buffer: Entry[] = [];
   #checkpoint: C | null = null;
   #queue: Batch<C>[] = [];
   #sending: Promise<void> | null = null;
@@ -78,7 +81,7 @@ export class EventPublisher<C = unknown> {
 
   /** Entries handed in and not yet taken by Redis. */
   get pending(): number {
-    return this.#buffer.length + this.#queue.reduce((sum, batch) => sum + batch.args.length, 0);
+    return this.#buffer.length + this.#queue.reduce((sum, batch) => sum + batch.entries.length, 0);
   }
 
   /** Whether the caller should wait for {@link EventPublisher.room} before publishing more. */
@@ -88,7 +91,7 @@ export class EventPublisher<C = unknown> {
 
   /** Buffers one dispatch for its type's stream. */
   publish(shard: number, session: string, sequence: number, type: string, data: string): void {
-    this.#buffer.push(entryFields(shard, session, sequence, type, data));
+    this.#buffer.push([this.#keys.events(type), entryFields(shard, session, sequence, type, data)]);
     if (this.#buffer.length >= BATCH_SIZE) this.#cut();
     else this.#schedule();
   }
@@ -130,7 +133,7 @@ export class EventPublisher<C = unknown> {
   /** Ends the batch being filled and makes sure one is being sent. */
   #cut(): void {
     if (this.#buffer.length !== 0 || this.#checkpoint !== null) {
-      this.#queue.push({ args: this.#buffer, checkpoint: this.#checkpoint });
+      this.#queue.push({ entries: this.#buffer, checkpoint: this.#checkpoint });
       this.#buffer = [];
       this.#checkpoint = null;
     }
@@ -141,25 +144,25 @@ export class EventPublisher<C = unknown> {
     let delay = RETRY_MIN_MS;
     for (let batch = this.#queue[0]; batch !== undefined && !this.#closed; batch = this.#queue[0]) {
       try {
-        if (batch.args.length !== 0) await this.#write(batch.args);
+        if (batch.entries.length !== 0) await this.#write(batch.entries);
       } catch (error) {
         // Some entries may be in Redis already: sent again, consumers recognise them by (shard, session, sequence).
-        this.#logger?.warn({ entries: batch.args.length, retryMs: delay, err: (error as Error).message }, 'publishing events to Redis failed: retrying');
+        this.#logger?.warn({ entries: batch.entries.length, retryMs: delay, err: (error as Error).message }, 'publishing events to Redis failed: retrying');
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, RETRY_MAX_MS);
         continue;
       }
       delay = RETRY_MIN_MS;
       this.#queue.shift();
-      this.published += batch.args.length;
+      this.published += batch.entries.length;
       if (batch.checkpoint !== null) this.#confirmed(batch.checkpoint);
       if (!this.full) for (const wake of this.#waiting.splice(0)) wake();
     }
   }
 
-  async #write(entries: readonly string[][]): Promise<void> {
+  async #write(entries: readonly Entry[]): Promise<void> {
     const pipeline = this.#redis.pipeline();
-    for (const fields of entries) pipeline.xadd(this.#keys.events(fields[7] as string), 'MAXLEN', '~', this.#cap, '*', ...fields);
+    for (const [stream, fields] of entries) pipeline.xadd(stream, 'MAXLEN', '~', this.#cap, '*', ...fields);
     const replies = (await pipeline.exec()) ?? [];
     const failed = replies.find(([error]) => error !== null);
     if (failed !== undefined) throw failed[0] as Error;

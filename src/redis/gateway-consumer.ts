@@ -12,7 +12,7 @@ import { isDispatchEventName } from '../codec/event-types.js';
 import type { Logger } from '../observability/logger.js';
 import { serializeCommand } from '../shard/commands.js';
 import type { GatewayCommand } from '../shard/commands.js';
-import { COMMAND_CAP, DEFAULT_BUS_PREFIX, busKeys, fieldsOf, parseEntry, shardOfGuild } from './event-bus.js';
+import { COMMAND_CAP, DEFAULT_BUS_PREFIX, busKeys, entryFields, fieldsOf, parseEntry, shardOfGuild } from './event-bus.js';
 import type { BusKeys } from './event-bus.js';
 import { redisConnection } from './connection.js';
 import type { RedisInput } from './connection.js';
@@ -373,7 +373,7 @@ export class GatewayConsumer implements AsyncIterable<ConsumedEvent> {
       try {
         d = JSON.parse(entry.data);
       } catch {
-        void this.#deadLetter(stream, id, ['shard', String(entry.shard), 'session', entry.session, 'seq', String(entry.sequence), 't', entry.type, 'd', entry.data]);
+        void this.#deadLetter(stream, id, entryFields(entry.shard, entry.session, entry.sequence, entry.type, entry.data));
         return;
       }
       const event = { op: 0, t: entry.type, s: entry.sequence, d } as GatewayDispatchPayload;

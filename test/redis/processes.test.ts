@@ -5,10 +5,10 @@
 // Discord's 5 s (GLOAMING_DISCORD_WINDOWS=1).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { killHard } from '../support/processes.js';
 import { redisPerFile } from '../support/redis.js';
 import { until } from '../support/until.js';
 import { GatewayProcess } from './gateway-process.js';
@@ -44,12 +44,6 @@ function bot(gateway: GatewayProcess, range: [number, number], extra: string[] =
   return { child, active };
 }
 
-async function kill(child: ChildProcess): Promise<void> {
-  const exited = once(child, 'exit');
-  process.kill(child.pid as number, 'SIGKILL');
-  await exited;
-}
-
 describe('bot processes on one Redis', () => {
   it('three × 8 shards: every bucket spaced, buckets in parallel, no op 9; one killed mid-wave holds nothing; restarted ones resume from Redis', async () => {
     await using gateway = await GatewayProcess.start(['--shards', '24', '--max-concurrency', '2', '--identify-interval', String(GATEWAY_INTERVAL)]);
@@ -59,7 +53,7 @@ describe('bot processes on one Redis', () => {
     // B dies a moment after its first identify, waiting for the other seven turns.
     await until(() => gateway.identifies().some(({ shard }) => shard >= 8 && shard < 16), 20_000 * SCALE);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    await kill(b.child);
+    await killHard(b.child);
     const killedAt = gateway.now();
     const client = new Redis(redis.current.url);
     const savedByB = Object.keys(await client.hgetall('bot:sessions:1')).map(Number).filter((shard) => shard >= 8 && shard < 16);
@@ -82,7 +76,7 @@ describe('bot processes on one Redis', () => {
 
     // Restarted: B resumes what it saved and identifies the rest; C, killed once Active and saved, resumes all.
     await new Promise((resolve) => setTimeout(resolve, 600)); // C's sessions as taken are saved
-    await kill(c.child);
+    await killHard(c.child);
     const before = gateway.identifies().length;
     const b2 = bot(gateway, [8, 16]);
     const c2 = bot(gateway, [16, 24]);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
+import { killHard } from '../support/processes.js';
 import { redisPerFile } from '../support/redis.js';
 import { until } from '../support/until.js';
 
@@ -48,12 +49,6 @@ function service(g: FakeGateway, shards: string, extra: string[] = []): ReturnTy
 const consumer = (name: string): ReturnType<typeof launch> => launch(['--import', 'tsx', CONSUMER, redis.current.url, 'svc:', name, '1000']);
 const has = (process: ReturnType<typeof launch>, type: string): boolean => process.lines.some((line) => line.type === type);
 
-async function kill(child: ChildProcess): Promise<void> {
-  const exited = once(child, 'exit');
-  process.kill(child.pid as number, 'SIGKILL');
-  await exited;
-}
-
 describe('gateway services and consumers as processes', () => {
   it('every dispatch consumed exactly once across a consumer and a service SIGKILLed mid-stream, chaos on; the service restarts with zero identifies', async () => {
     const g = await start({ shards: 16, maxConcurrency: 16 });
@@ -72,9 +67,9 @@ describe('gateway services and consumers as processes', () => {
       }
     })();
     await sleep(1_500);
-    await kill(c1.child);
+    await killHard(c1.child);
     await sleep(1_000);
-    await kill(a.child); // its shards' events wait in their sessions on the gateway
+    await killHard(a.child); // its shards' events wait in their sessions on the gateway
     await sleep(1_000);
     a = service(g, '0-7');
     await until(() => has(a, 'active'), 20_000);
