@@ -59,7 +59,7 @@ export { GatewayBotError, fetchGatewayBot } from './fleet/gateway-bot.js';
 export type { GatewayBotErrorKind } from './fleet/gateway-bot.js';
 export { ShardEventStream, ShardMessageStream } from './fleet/merged-stream.js';
 export { WorkerFleet } from './workers/worker-fleet.js';
-export type { WorkerFleetItem, WorkerFleetOptions, WorkerFleetShards, WorkerFleetStats, WorkerInfo } from './workers/worker-fleet.js';
+export type { WorkerFleetItem, WorkerFleetMessageItem, WorkerFleetOptions, WorkerFleetShards, WorkerFleetStats, WorkerInfo } from './workers/worker-fleet.js';
 export { WorkerShardHandle } from './workers/handle.js';
 export type { WorkerModule } from './workers/module.js';
 export type { LatencySnapshot } from './workers/protocol.js';

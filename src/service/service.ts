@@ -6,12 +6,14 @@
  * resumes without a gap; what it replays twice, consumers recognise.
  */
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
-import type { APIGatewayBotInfo } from 'discord-api-types/v10';
+import type { APIGatewayBotInfo, GatewayReadyDispatchData } from 'discord-api-types/v10';
 import type { Redis as RedisClient } from 'ioredis';
+import { dispatchData } from '../codec/dispatch-data.js';
 import type { DispatchEventName } from '../codec/event-types.js';
+import { peekPayload } from '../codec/peek.js';
 import { closeAll, createRange } from '../fleet/create.js';
 import { fetchGatewayBot } from '../fleet/gateway-bot.js';
-import { ShardEventStream } from '../fleet/merged-stream.js';
+import { ShardMessageStream } from '../fleet/merged-stream.js';
 import { resumeSessions } from '../fleet/sessions.js';
 import type { Logger } from '../observability/logger.js';
 import { CommandRelay } from '../redis/command-relay.js';
@@ -23,12 +25,13 @@ import { RedisSessionStore, applicationIdOf } from '../redis/session-store.js';
 import { DEFAULT_SAVE_INTERVAL_MS, SessionSaver } from '../sessions/saver.js';
 import { CloseFrame } from '../shard/close-codes.js';
 import type { ShardError } from '../shard/errors.js';
-import type { ShardEvent } from '../shard/events.js';
+import type { ShardMessage } from '../shard/events.js';
 import { Session } from '../shard/session.js';
 import type { ShardId } from '../shard/shard-id.js';
 import type { Shard } from '../shard/shard.js';
 import { WorkerFleet } from '../workers/worker-fleet.js';
 
+const DISPATCH: number = GatewayOpcodes.Dispatch;
 /** How often the sessions as far as published are handed to the saver. */
 const CHECKPOINT_MS = 1_000;
 /** How long start waits for Redis to answer. */
@@ -79,7 +82,8 @@ interface Tracked {
 /** The shards, however they are hosted. */
 interface HostedShards {
   readonly ids: readonly number[];
-  readonly items: AsyncIterable<{ readonly shard: { readonly id: ShardId }; readonly event: ShardEvent }>;
+  /** Each shard's wanted messages, unparsed. */
+  readonly items: AsyncIterable<{ readonly shard: { readonly id: ShardId }; readonly message: ShardMessage }>;
   /** What metrics read: the local shards or the worker fleet. */
   readonly target: Shard[] | WorkerFleet;
   send(shard: number, json: string): Promise<void>;
@@ -105,6 +109,7 @@ export class GatewayService {
   readonly #publisher: EventPublisher<Map<number, Session>>;
   readonly #relay: CommandRelay;
   readonly #wanted: ReadonlySet<string> | null;
+  readonly #logger: Logger | null;
   readonly #tracked = new Map<number, Tracked>();
   readonly #moved = new Set<number>();
   readonly #checkpoints: NodeJS.Timeout;
@@ -122,6 +127,7 @@ export class GatewayService {
     this.#queue = parts.queue;
     this.total = parts.total;
     const logger = options.logger ?? null;
+    this.#logger = logger;
     this.#wanted = options.events === undefined || options.events === null ? null : new Set(options.events);
     for (const [id, session] of parts.stored) if (parts.shards.ids.includes(id)) this.#tracked.set(id, { id: session.id, sequence: session.sequence, resumeUrl: session.resumeUrl });
     this.#saver = new SessionSaver(parts.store, DEFAULT_SAVE_INTERVAL_MS, logger);
@@ -231,30 +237,55 @@ export class GatewayService {
 
   /** Publishes every wanted dispatch, following each shard's session; stops everything on a fatal close. */
   async #pump(): Promise<void> {
-    const wanted = this.#wanted;
-    for await (const { shard, event } of this.#shards.items) {
-      if (event.op !== GatewayOpcodes.Dispatch) {
-        if (event.op === 'error' && event.d.kind === 'FatallyClosed' && this.#failure === null) {
-          this.#failure = event.d;
-          void this.stop();
-        }
-        continue;
-      }
-      const id = shard.id.number;
-      let tracked = this.#tracked.get(id);
-      if (event.t === GatewayDispatchEvents.Ready) {
-        const ready = event.d;
-        tracked = { id: ready.session_id, sequence: event.s, resumeUrl: ready.resume_gateway_url ?? null };
-        this.#tracked.set(id, tracked);
-      } else if (tracked === undefined) {
-        continue; // a dispatch before any READY: no session to place it in (no gateway sends one)
-      }
-      tracked.sequence = event.s;
-      this.#moved.add(id);
-      if (wanted === null || wanted.has(event.t)) {
-        this.#publisher.publish(id, tracked.id, event.s, event.t, JSON.stringify(event.d));
+    for await (const { shard, message } of this.#shards.items) {
+      if (message.type === 'text') {
+        this.#dispatch(shard.id.number, message.text);
         if (this.#publisher.full) await this.#publisher.room();
+      } else if (message.type === 'error' && message.error.kind === 'FatallyClosed' && this.#failure === null) {
+        this.#failure = message.error;
+        void this.stop();
       }
+    }
+  }
+
+  /**
+   * One payload as the shard received it. Its `d` is published as received, without a parse
+   * and a stringify: only READY, and payloads whose envelope is not in Discord's order, are
+   * parsed here.
+   */
+  #dispatch(id: number, text: string): void {
+    const head = peekPayload(text);
+    if (head !== null && head.op !== DISPATCH) return;
+    let data = head === null ? null : dispatchData(text);
+    let t: unknown = head?.t;
+    let s: unknown = head?.s;
+    if (data === null) {
+      const payload = this.#parse(id, text);
+      if (payload?.op !== DISPATCH) return;
+      ({ t, s } = payload);
+      data = JSON.stringify(payload.d);
+    }
+    if (typeof t !== 'string' || typeof s !== 'number') return; // not a dispatch any gateway sends
+    let tracked = this.#tracked.get(id);
+    if (t === (GatewayDispatchEvents.Ready as string)) {
+      const ready = JSON.parse(data) as GatewayReadyDispatchData;
+      tracked = { id: ready.session_id, sequence: s, resumeUrl: ready.resume_gateway_url ?? null };
+      this.#tracked.set(id, tracked);
+    } else if (tracked === undefined) {
+      return; // a dispatch before any READY: no session to place it in (no gateway sends one)
+    }
+    tracked.sequence = s;
+    this.#moved.add(id);
+    if (this.#wanted === null || this.#wanted.has(t)) this.#publisher.publish(id, tracked.id, s, t, data);
+  }
+
+  /** A payload the envelope peek could not read, parsed in full; null (and a warning) when it is not JSON. */
+  #parse(id: number, text: string): { op: unknown; t?: unknown; s?: unknown; d?: unknown } | null {
+    try {
+      return JSON.parse(text) as { op: unknown; t?: unknown; s?: unknown; d?: unknown };
+    } catch (error) {
+      this.#logger?.warn({ shard: id, err: error as Error }, 'a payload was not valid JSON; skipped');
+      return null;
     }
   }
 
@@ -296,7 +327,7 @@ function localShards(total: number, start: number, end: number, config: ServiceS
   const byId = new Map(shards.map((shard) => [shard.id.number, shard]));
   return {
     ids: shards.map((shard) => shard.id.number),
-    items: new ShardEventStream(shards),
+    items: new ShardMessageStream(shards.map((shard) => ({ id: shard.id, peekMessage: () => shard.peekWantedMessage(), nextMessage: () => shard.nextWantedMessage() }))),
     target: shards,
     send: (id, json) => (byId.get(id) as Shard).send(json),
     states: () => shards.map((shard) => shard.state.kind),
@@ -309,7 +340,7 @@ function workerShards(workers: number, total: number, start: number, end: number
   const handles = [...fleet.shards.values()];
   return {
     ids: handles.map((handle) => handle.id.number),
-    items: fleet,
+    items: fleet.messages(),
     target: fleet,
     send: (id, json) => (fleet.shards.get(id) as NonNullable<ReturnType<typeof fleet.shards.get>>).send(json),
     states: () => handles.map((handle) => handle.state.kind),

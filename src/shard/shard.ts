@@ -285,6 +285,16 @@ export class Shard {
   }
 
   /**
+   * Waits for the next item {@link Shard.nextWantedMessage} would yield but leaves it in
+   * place, so a merged stream can read the shard's wanted messages.
+   *
+   * @throws the same as {@link Shard.nextEvent}.
+   */
+  peekWantedMessage(): Promise<ShardMessage> {
+    return this.#inbox.message(false, true);
+  }
+
+  /**
    * Waits for the next raw message but leaves it for the next `nextMessage` call.
    *
    * @throws the same as {@link Shard.nextEvent}.

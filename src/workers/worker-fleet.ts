@@ -22,7 +22,7 @@ import type { Queue } from '../queue/queue.js';
 import { CloseFrame } from '../shard/close-codes.js';
 import { backoffDelay } from '../shard/disconnect.js';
 import { ShardError } from '../shard/errors.js';
-import type { ShardEvent } from '../shard/events.js';
+import type { ShardEvent, ShardMessage } from '../shard/events.js';
 import { Fifo } from '../shard/fifo.js';
 import { Session } from '../shard/session.js';
 import { ShardId } from '../shard/shard-id.js';
@@ -112,6 +112,27 @@ export interface WorkerFleetItem {
   /** A gateway payload, a close, or an error item, as a local shard yields them. */
   readonly event: ShardEvent;
 }
+
+/** An item of {@link WorkerFleet.messages}: the shard's handle and its message, unparsed. */
+export interface WorkerFleetMessageItem {
+  /** The shard the message came from. */
+  readonly shard: WorkerShardHandle;
+  /** A wanted payload's JSON text, a close, or an error, as a local shard's `nextWantedMessage` yields them. */
+  readonly message: ShardMessage;
+}
+
+/** How a taken item is handed out: as an event (parsed) or as a message (text). */
+interface ItemShape<T> {
+  text(shard: WorkerShardHandle, text: string): T;
+  close(shard: WorkerShardHandle, code: number | null, reason: string): T;
+  error(shard: WorkerShardHandle, error: ShardError): T;
+}
+
+const MESSAGE_ITEMS: ItemShape<WorkerFleetMessageItem> = {
+  text: (shard, text) => ({ shard, message: { type: 'text', text } }),
+  close: (shard, code, reason) => ({ shard, message: { type: 'close', code, reason } }),
+  error: (shard, error) => ({ shard, message: { type: 'error', error } }),
+};
 
 /** How long `stats()` waits for a worker's answer. */
 const STATS_TIMEOUT_MS = 2_000;
@@ -639,14 +660,37 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * shard ended. Answered without waiting when an item is buffered (no promise chain per event).
    */
   next(): Promise<IteratorResult<WorkerFleetItem, undefined>> {
-    const item = this.#take();
-    return item === undefined ? this.#waitForNext() : Promise.resolve({ value: item, done: false });
+    const item = this.#take(this.#eventItems);
+    return item === undefined ? this.#waitForNext(this.#eventItems) : Promise.resolve({ value: item, done: false });
   }
 
-  async #waitForNext(): Promise<IteratorResult<WorkerFleetItem, undefined>> {
+  /**
+   * The same stream as messages, unparsed: each wanted payload as the JSON text the worker
+   * received, closes and errors as a shard's `nextWantedMessage` yields them. For forwarding
+   * events elsewhere (a bus, another process) where they are parsed once, at the far end. It
+   * takes from the same buffer as the fleet's own iterator: read the fleet one way.
+   *
+   * @example
+   * for await (const { shard, message } of fleet.messages()) {
+   *   if (message.type === 'text') forward(shard.id.number, message.text);
+   * }
+   */
+  messages(): AsyncIterableIterator<WorkerFleetMessageItem> {
+    const iterator: AsyncIterableIterator<WorkerFleetMessageItem> = {
+      next: () => {
+        const item = this.#take(MESSAGE_ITEMS);
+        return item === undefined ? this.#waitForNext(MESSAGE_ITEMS) : Promise.resolve({ value: item, done: false });
+      },
+      return: () => Promise.resolve({ value: undefined, done: true }),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  async #waitForNext<T>(shape: ItemShape<T>): Promise<IteratorResult<T, undefined>> {
     await this.ready();
     for (;;) {
-      const item = this.#take();
+      const item = this.#take(shape);
       if (item !== undefined) return { value: item, done: false };
       if (this.#finished()) return { value: undefined, done: true };
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
@@ -654,7 +698,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   }
 
   /** Takes the oldest buffered item, crediting its worker now and then, which may then forward as many more. */
-  #take(): WorkerFleetItem | undefined {
+  #take<T>(shape: ItemShape<T>): T | undefined {
     const received = this.#buffer.peek();
     if (received === undefined) return undefined;
     const at = received.at++;
@@ -669,13 +713,19 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     const id = received.shards[at] as number;
     const shard = this.#handles.get(id) as WorkerShardHandle;
     const text = received.texts[at];
-    if (text !== null && text !== undefined) return { shard, event: this.#parse(text, shard) };
+    if (text !== null && text !== undefined) return shape.text(shard, text);
     const other = received.others[received.otherAt++] as CrossedItem;
-    if (other.type === 'close') return { shard, event: { op: 'close', t: null, s: null, d: { code: other.code, reason: other.reason } } };
+    if (other.type === 'close') return shape.close(shard, other.code, other.reason);
     const error = errorFrom(other.error);
     if (error.kind === 'FatallyClosed') this.#ended.add(id);
-    return { shard, event: { op: 'error', t: null, s: null, d: error } };
+    return shape.error(shard, error);
   }
+
+  readonly #eventItems: ItemShape<WorkerFleetItem> = {
+    text: (shard, text) => ({ shard, event: this.#parse(text, shard) }),
+    close: (shard, code, reason) => ({ shard, event: { op: 'close', t: null, s: null, d: { code, reason } } }),
+    error: (shard, error) => ({ shard, event: { op: 'error', t: null, s: null, d: error } }),
+  };
 
   /**
    * A forwarded payload, parsed. Text that is not whole JSON is an error item: unlike a local

@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { InMemorySessionStore } from '../../src/sessions/store.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
+import type { ShardMessage } from '../../src/shard/events.js';
 import { Session } from '../../src/shard/session.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
-import type { WorkerFleetItem } from '../../src/workers/worker-fleet.js';
+import type { WorkerFleetItem, WorkerFleetMessageItem } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
 import { until } from '../support/until.js';
 import { allActive, fleetFor } from './fleet.js';
@@ -26,6 +27,34 @@ describe('WorkerFleet', () => {
     expect(sessions.size).toBe(16);
     expect(fleet.workers.map((w) => w.shardIds.length)).toEqual([8, 8]);
     expect(g.log.ofType('identify')).toHaveLength(16);
+  }, 30_000);
+});
+
+describe('WorkerFleet.messages', () => {
+  it('yields each payload as the text the worker received, closes and errors as a local shard does', async () => {
+    const g = await start({ shards: 2, maxConcurrency: 2, rate: 0 });
+    const fleet = fleetFor(g, { workers: 1 });
+    const items: WorkerFleetMessageItem[] = [];
+    const reading = (async () => {
+      for await (const item of fleet.messages()) items.push(item);
+    })();
+    const texts = (shard: number): Record<string, unknown>[] =>
+      items.flatMap(({ shard: handle, message }) => (handle.id.number === shard && message.type === 'text' ? [JSON.parse(message.text) as Record<string, unknown>] : []));
+    await until(() => allActive(fleet) && [0, 1].every((shard) => texts(shard).some((payload) => payload.t === GatewayDispatchEvents.Ready)), 15_000);
+    g.dispatch(1, 'INTERACTION_CREATE', { id: 'sent as text' });
+    await until(() => texts(1).some((payload) => payload.t === GatewayDispatchEvents.InteractionCreate));
+    expect(texts(1).find((payload) => payload.t === GatewayDispatchEvents.InteractionCreate)?.d).toEqual({ id: 'sent as text' });
+    g.inject({ type: 'close', code: 4000 }, { shard: 0 });
+    g.inject({ type: 'close', code: 4014 }, { shard: 1 });
+    const message = (shard: number, type: string): ShardMessage | undefined => items.find((item) => item.shard.id.number === shard && item.message.type === type)?.message;
+    await until(() => message(0, 'close') !== undefined && message(1, 'error') !== undefined, 15_000);
+    expect(message(0, 'close')).toMatchObject({ type: 'close', code: 4000 });
+    const error = message(1, 'error');
+    expect(error?.type === 'error' && error.error.kind).toBe('FatallyClosed');
+    await until(() => fleet.shards.get(0)?.state.kind === 'Active', 15_000);
+    await fleet.close();
+    await reading;
+    expect(g.log.ofType('resume')).toHaveLength(1);
   }, 30_000);
 });
 
