@@ -31,6 +31,7 @@ export function formatEntry(entry: LogEntry): string | null {
       return `${time} ${where}${shardOf(entry.shard)} closed by ${entry.by}: ${entry.code} ${entry.reason}`;
     case 'heartbeat':
     case 'dispatch':
+    case 'world':
       return null;
   }
 }

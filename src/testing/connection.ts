@@ -153,6 +153,7 @@ export class GatewayConnection implements SessionSink {
         sequence: dispatch.sequence,
         t: dispatch.t,
         replay: dispatch.sequence <= this.#replayUntil,
+        world: dispatch.world,
       });
     }
   }

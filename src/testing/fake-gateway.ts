@@ -94,8 +94,12 @@ export class FakeGateway {
   readonly #fullListRequests = new Map<string, number>();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #chaos = new Set<ChaosHandle>();
+  /** Live sessions per shard total: traffic crosses totals only while there are two. */
+  readonly #totals = new Map<number, number>();
+  #recommendedShards: number;
   #nextConnectionId = 1;
   #sessionSeeds = 0;
+  #worldEvents = 0;
   #lastTick = Date.now();
   #closing: Promise<void> | null = null;
 
@@ -103,6 +107,7 @@ export class FakeGateway {
     this.#server = server;
     this.#wss = wss;
     this.options = options;
+    this.#recommendedShards = options.shards;
     this.port = (server.address() as AddressInfo).port;
     this.url = `ws://127.0.0.1:${this.port}${options.path}`;
     this.resumeUrl = options.resumeGatewayUrl ?? `ws://127.0.0.1:${this.port}/resume`;
@@ -243,6 +248,19 @@ export class FakeGateway {
     return handle;
   }
 
+  /**
+   * Changes the shard count `/gateway/bot` recommends (initially the `shards` option), as
+   * Discord raises it while a bot grows. Sessions of any total keep working.
+   *
+   * @throws RangeError unless `shards` is an integer of at least 1.
+   * @example
+   * gateway.setRecommendedShards(8); // a fleet of 4 that checks /gateway/bot now reshards
+   */
+  setRecommendedShards(shards: number): void {
+    if (!Number.isInteger(shards) || shards < 1) throw new RangeError(`recommended shards must be an integer of at least 1, got ${String(shards)}`);
+    this.#recommendedShards = shards;
+  }
+
   /** Every session not yet forgotten (ended and expired ones are dropped within seconds). */
   sessions(): SessionInfo[] {
     return [...this.#sessions.values()].map((session) => ({
@@ -295,6 +313,7 @@ export class FakeGateway {
       firstSequence: this.options.firstSequence,
     });
     this.#sessions.set(session.id, session);
+    this.#totals.set(session.numShards, (this.#totals.get(session.numShards) ?? 0) + 1);
     return session;
   }
 
@@ -329,7 +348,21 @@ export class FakeGateway {
       messageContent,
     );
     if (event === null) return false;
-    session.append(event.t, event.d);
+    const world = ++this.#worldEvents;
+    session.append(event.t, event.d, world);
+    const sessions = [session.id];
+    // A bot running two shard totals at once (resharding) gets each event in both sets.
+    if (this.#totals.size > 1) {
+      const inGuild = event.guildId !== null;
+      const guild = inGuild ? BigInt(event.guildId as string) >> 22n : 0n;
+      for (const other of this.#sessions.values()) {
+        if (other.numShards === session.numShards || !other.resumable()) continue;
+        if ((inGuild ? Number(guild % BigInt(other.numShards)) : 0) !== other.shard || !receivesDispatch(other.intents, event.t, inGuild)) continue;
+        other.append(event.t, event.d, world);
+        sessions.push(other.id);
+      }
+    }
+    if (this.log.recordDispatches) this.log.add({ type: 'world', connection: 0, id: world, t: event.t, guild: event.guildId, sessions });
     return true;
   }
 
@@ -354,7 +387,13 @@ export class FakeGateway {
 
   #sweep(): void {
     const now = Date.now();
-    for (const [id, session] of this.#sessions) if (!session.resumable(now)) this.#sessions.delete(id);
+    for (const [id, session] of this.#sessions) {
+      if (session.resumable(now)) continue;
+      this.#sessions.delete(id);
+      const left = (this.#totals.get(session.numShards) ?? 1) - 1;
+      if (left === 0) this.#totals.delete(session.numShards);
+      else this.#totals.set(session.numShards, left);
+    }
     for (const [guildId, at] of this.#fullListRequests) if (now - at >= 30_000) this.#fullListRequests.delete(guildId);
   }
 
@@ -368,7 +407,7 @@ export class FakeGateway {
     if (path === '/api/v10/gateway') return reply(200, { url: this.url });
     if (path === '/api/v10/gateway/bot') {
       if (!this.#authorized(request.headers.authorization)) return reply(401, { message: '401: Unauthorized', code: 0 });
-      return reply(200, { url: this.url, shards: this.options.shards, session_start_limit: this.limits.sessionStartLimit() });
+      return reply(200, { url: this.url, shards: this.#recommendedShards, session_start_limit: this.limits.sessionStartLimit() });
     }
     reply(404, { message: '404: Not Found', code: 0 });
   }

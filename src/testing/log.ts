@@ -82,6 +82,22 @@ export interface DispatchEntry extends EntryBase {
   readonly sequence: number;
   readonly t: string;
   readonly replay: boolean;
+  /** The world event it carries, as numbered by its {@link WorldEntry}; null for session events and `dispatch()`. */
+  readonly world: number | null;
+}
+/**
+ * Traffic happened: one world event, appended to every session that owns its guild (DMs:
+ * every shard 0) — sessions of another shard total too, with the same `d`.
+ */
+export interface WorldEntry extends EntryBase {
+  readonly type: 'world';
+  /** Numbers the world's events from 1. */
+  readonly id: number;
+  readonly t: string;
+  /** The guild it happened in; null for a DM. */
+  readonly guild: string | null;
+  /** The sessions it was appended to. */
+  readonly sessions: readonly string[];
 }
 /** A fault was applied (or armed for the next connection / READY). */
 export interface FaultEntry extends EntryBase {
@@ -109,6 +125,7 @@ export type LogEntry =
   | ResumeRejectedEntry
   | CommandEntry
   | DispatchEntry
+  | WorldEntry
   | FaultEntry
   | CloseEntry;
 
@@ -127,7 +144,7 @@ type EntryOf<T extends LogEntry['type']> = Extract<LogEntry, { type: T }>;
  */
 export class GatewayLog extends EventEmitter<{ entry: [LogEntry] }> {
   readonly #entries: LogEntry[] = [];
-  /** Whether dispatch entries are kept (they are the bulk of a long run). */
+  /** Whether dispatch and world entries are kept (they are the bulk of a long run). */
   readonly recordDispatches: boolean;
 
   constructor(recordDispatches = true) {
@@ -142,7 +159,7 @@ export class GatewayLog extends EventEmitter<{ entry: [LogEntry] }> {
 
   /** @internal Appends an entry; used by the simulator. */
   add(entry: NewLogEntry): void {
-    if (entry.type === 'dispatch' && !this.recordDispatches) return;
+    if ((entry.type === 'dispatch' || entry.type === 'world') && !this.recordDispatches) return;
     const full = { time: Date.now(), ...entry } as LogEntry;
     this.#entries.push(full);
     this.emit('entry', full);

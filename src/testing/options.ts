@@ -97,7 +97,7 @@ export interface FakeGatewayOptions {
   replayLimit?: number;
   /** After op 7 the server closes the socket this long later if the client has not, in ms (default 5000). */
   reconnectGrace?: number;
-  /** Keep a log entry for every dispatch sent (default true; turn off for long soaks). */
+  /** Keep a log entry for every dispatch sent and every traffic event (default true; turn off for long soaks). */
   logDispatches?: boolean;
   /** The path `url` serves the gateway on, such as `'/gateway'` (default `''`, the root). */
   path?: string;

@@ -11,6 +11,8 @@ export interface StoredDispatch {
   readonly t: string;
   /** The whole payload `{"op":0,"t":…,"s":…,"d":…}` as sent. */
   readonly payload: string;
+  /** The world event it carries (the same number in every session that got it), or null. */
+  readonly world: number | null;
 }
 
 /** What a session needs to know about the connection it is attached to. */
@@ -78,11 +80,15 @@ export class SimulatedSession {
     return this.#state;
   }
 
-  /** Numbers, stores and (when attached) delivers a dispatch; returns its sequence number. */
-  append(t: string, d: unknown): number {
+  /**
+   * Numbers, stores and (when attached) delivers a dispatch; returns its sequence number.
+   * `world` numbers a traffic event, so the log can tell the same event in two sessions apart
+   * from two events that look alike.
+   */
+  append(t: string, d: unknown, world: number | null = null): number {
     const sequence = ++this.#sequence;
     const payload = `{"op":0,"t":${JSON.stringify(t)},"s":${sequence},"d":${JSON.stringify(d)}}`;
-    this.#dispatches.push({ sequence, t, payload });
+    this.#dispatches.push({ sequence, t, payload, world });
     // Trim in batches so a long session does not shift a large array on every dispatch.
     const excess = this.#dispatches.length - this.#replayLimit;
     if (excess > Math.max(1, this.#replayLimit >> 3)) this.#dispatches.splice(0, excess);

@@ -238,3 +238,43 @@ describe("'max' traffic when the client leaves", () => {
     }
   });
 });
+
+describe('two shard totals at once (resharding)', () => {
+  it('each traffic event reaches the owning session of both totals with the same d; /gateway/bot answers setRecommendedShards', async () => {
+    const g = await start({ shards: 2, guilds: 24, rate: 100 });
+    const clients = await Promise.all(
+      [[0, 2], [1, 2], [0, 4], [1, 4], [2, 4], [3, 4]].map(async (shard) => {
+        const client = await RawClient.connect(g.url);
+        const ready = await client.ready({ intents: GUILDS | GUILD_MESSAGES, shard });
+        return { client, session: ready.session_id };
+      }),
+    );
+    await sleep(1_000);
+    const owner = (guild: string | null, total: number): number => (guild === null ? 0 : Number((BigInt(guild) >> 22n) % BigInt(total)));
+    const sessionOf = new Map(g.log.ofType('identify').map((entry) => [entry.session, [entry.shard, entry.numShards]]));
+    const entries = g.log.entries;
+    const allIdentified = entries.findLastIndex((entry) => entry.type === 'identify');
+    const world = entries.slice(allIdentified).filter((entry) => entry.type === 'world');
+    expect(world.length).toBeGreaterThan(100);
+    for (const event of world) {
+      const shards = event.sessions.map((session) => sessionOf.get(session));
+      expect(shards.sort()).toEqual([[owner(event.guild, 2), 2], [owner(event.guild, 4), 4]].sort());
+    }
+    // What the clients received: one world event, the same d in both sessions.
+    const sent = g.log.ofType('dispatch').filter((entry) => entry.world !== null);
+    const byClient = new Map(clients.map(({ client, session }) => [session, client]));
+    const d = (session: string, sequence: number): unknown => byClient.get(session)?.dispatches().find((p) => p.s === sequence)?.d;
+    const pairs = new Map<number, unknown[]>();
+    for (const entry of sent) pairs.set(entry.world as number, [...(pairs.get(entry.world as number) ?? []), d(entry.session, entry.sequence)]);
+    const received = [...pairs.values()].filter((both) => both.length === 2 && both.every((x) => x !== undefined));
+    expect(received.length).toBeGreaterThan(50);
+    for (const [a, b] of received) expect(a).toEqual(b);
+
+    const bot = async (): Promise<number> => ((await (await fetch(`${g.restUrl}/gateway/bot`, { headers: { authorization: 'Bot x' } })).json()) as { shards: number }).shards;
+    expect(await bot()).toBe(2);
+    g.setRecommendedShards(4);
+    expect(await bot()).toBe(4);
+    expect(() => g.setRecommendedShards(0)).toThrow(/at least 1, got 0/);
+    for (const { client } of clients) client.close();
+  });
+});
