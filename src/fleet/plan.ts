@@ -85,8 +85,8 @@ export interface RecommendedConfig extends ShardConfig {
   restUrl?: string;
 }
 
-/** The REST base, checked like a gateway URL: the request carries the token. */
-function checkedRestUrl(restUrl: string, allowInsecureUrls: boolean): string {
+/** The REST base, checked like a gateway URL: the request carries the token. @throws ConfigError naming `restUrl`. */
+export function checkedRestUrl(restUrl: string, allowInsecureUrls: boolean): string {
   const problem = URL.canParse(restUrl) ? tokenUrlProblem(new URL(restUrl), 'http:', 'https:', allowInsecureUrls) : 'must be a valid URL';
   if (problem !== null) throw new ConfigError('restUrl', `${problem}, got ${JSON.stringify(restUrl.slice(0, 100))}`);
   return restUrl;
