@@ -58,8 +58,10 @@ export type { PerShardConfig, RecommendedConfig, ShardPlan } from './fleet/plan.
 export { GatewayBotError, fetchGatewayBot } from './fleet/gateway-bot.js';
 export type { GatewayBotErrorKind } from './fleet/gateway-bot.js';
 export { ShardEventStream, ShardMessageStream } from './fleet/merged-stream.js';
-export { ReshardError, ShardFleet } from './fleet/shard-fleet.js';
-export type { ReshardErrorKind, ReshardOptions, ReshardProgress, ReshardReport, ShardFleetOptions } from './fleet/shard-fleet.js';
+export { ShardFleet } from './fleet/shard-fleet.js';
+export type { ShardFleetOptions } from './fleet/shard-fleet.js';
+export { ReshardError } from './fleet/resharding.js';
+export type { ReshardErrorKind, ReshardOptions, ReshardProgress, ReshardReport } from './fleet/resharding.js';
 export { WorkerFleet } from './workers/worker-fleet.js';
 export type { WorkerFleetItem, WorkerFleetMessageItem, WorkerFleetOptions, WorkerFleetShards, WorkerFleetStats, WorkerInfo } from './workers/worker-fleet.js';
 export { WorkerShardHandle } from './workers/handle.js';

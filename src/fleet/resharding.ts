@@ -2,9 +2,100 @@
  * The switch from one shard set to another while both run: which of the new set's
  * dispatches are its session's own (READY, the GUILD_CREATEs of its READY's guilds), when
  * the new set has caught up, and which copies of an event the two sets both received are
- * one event. Fleets that reshard build on it; it knows shards only by number.
+ * one event. Fleets that reshard (local shards, worker threads) build on it; it sees their
+ * items only through {@link ReshardItems}.
  */
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+
+/** How a fleet reshards; every field has a default. */
+export interface ReshardOptions {
+  /**
+   * Check `/gateway/bot` this often (ms, at least 1,000) and reshard when it recommends
+   * more than `total × (1 + threshold)` shards. Default null: only `reshard()` reshards.
+   */
+  checkInterval?: number | null;
+  /** The fraction by which the recommendation must exceed the current count (default 0: any increase). */
+  threshold?: number;
+  /** How long a copy of an event waits for the other set's copy, ms (default 60,000). */
+  dedupeWindow?: number;
+  /** How long a new shard waits for the GUILD_CREATEs its READY announced, ms (default 15,000). */
+  guildTimeout?: number;
+  /** How long the old set keeps serving after it has caught up, before it closes, ms (default 1,000). */
+  drainTime?: number;
+}
+
+/** {@link ReshardOptions} with the defaults filled in, checked. @throws RangeError naming the bad option. */
+export function resolveReshardOptions(options: ReshardOptions = {}): Required<ReshardOptions> {
+  const check = (name: keyof ReshardOptions, value: number | null | undefined, min: number): void => {
+    if (value === undefined || value === null) return;
+    if (!Number.isFinite(value) || value < min) throw new RangeError(`reshard.${name} must be a number of at least ${min}, got ${String(value)}`);
+  };
+  check('checkInterval', options.checkInterval, 1_000);
+  check('threshold', options.threshold, 0);
+  check('dedupeWindow', options.dedupeWindow, 1);
+  check('guildTimeout', options.guildTimeout, 0);
+  check('drainTime', options.drainTime, 0);
+  return {
+    checkInterval: options.checkInterval ?? null,
+    threshold: options.threshold ?? 0,
+    dedupeWindow: options.dedupeWindow ?? 60_000,
+    guildTimeout: options.guildTimeout ?? 15_000,
+    drainTime: options.drainTime ?? 1_000,
+  };
+}
+
+/** What happened in a reshard, as `reshard()` resolves with it and `onReshard` gets it. */
+export interface ReshardReport {
+  readonly from: number;
+  readonly to: number;
+  /** ms from the start to the switch (the new set READY with its guilds). */
+  readonly switchAfter: number;
+  /** ms from the start until the old set was closed. */
+  readonly doneAfter: number;
+  /** The most new-set events held back at once. */
+  readonly peakHeld: number;
+  /** Events both sets received, handed to the loop once. */
+  readonly paired: number;
+  /** Held-back events handed to the loop at the switch (the old set had not received them). */
+  readonly released: number;
+}
+
+/** Where a reshard is, for logs and dashboards. */
+export interface ReshardProgress {
+  readonly from: number;
+  readonly to: number;
+  /** `identifying`: the new set connects while the old serves; `draining`: the new set serves, the old one finishes. */
+  readonly phase: 'identifying' | 'draining';
+  /** New shards READY so far. */
+  readonly ready: number;
+  /** Guilds the new set's READYs listed that have not been created yet. */
+  readonly guildsPending: number;
+  /** New-set events held back now. */
+  readonly held: number;
+}
+
+/** Why a reshard did not happen or did not finish. */
+export type ReshardErrorKind = 'InProgress' | 'Unchanged' | 'Budget' | 'NewSetFailed' | 'Closed';
+
+/**
+ * A reshard that was refused before anything changed (`InProgress`, `Unchanged`, `Budget`,
+ * `Closed`) or that gave up and left the old set serving (`NewSetFailed`, or `Closed` when
+ * the fleet was closed meanwhile).
+ *
+ * @example
+ * try { await fleet.reshard(); } catch (error) { if (error instanceof ReshardError && error.kind === 'Budget') waitUntilTomorrow(); }
+ */
+export class ReshardError extends Error {
+  override readonly name = 'ReshardError';
+  constructor(
+    readonly kind: ReshardErrorKind,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
 
 /** Which of the two shard sets a copy came from. */
 export type ShardSetName = 'old' | 'new';
@@ -140,9 +231,9 @@ export class NewSetProgress {
     const id = (d as { id?: unknown } | null)?.id;
     const pending = this.#pending.get(shard);
     if (typeof id !== 'string' || pending === null || pending === undefined || !pending.has(id)) return 'event';
-    if (t === 'GUILD_DELETE' && (d as { unavailable?: unknown }).unavailable !== true) return 'event'; // removed from the guild: an event
     pending.delete(id);
-    return 'snapshot';
+    // Removed from the guild before its GUILD_CREATE came: an event, and no guild to wait for.
+    return t === 'GUILD_DELETE' && (d as { unavailable?: unknown }).unavailable !== true ? 'event' : 'snapshot';
   }
 
   /** Whether every shard is READY with its guilds created, or waited for long enough. */
@@ -166,5 +257,147 @@ export class NewSetProgress {
     let count = 0;
     for (const pending of this.#pending.values()) count += pending?.size ?? 0;
     return count;
+  }
+}
+
+/** How a {@link ReshardSwitch} reads a fleet's items (events or raw messages). */
+export interface ReshardItems<S, I> {
+  /** The shard (or handle) an item came from. */
+  shard(item: I): S;
+  /** Its shard number. */
+  number(shard: S): number;
+  /** The dispatch's name, or null for an item that is not a dispatch (closes, errors, other payloads). */
+  t(item: I): string | null;
+  /** The dispatch's `d`, parsed: read for the new set's READYs and guild events only. */
+  data(item: I): unknown;
+  /** The dispatch's `d` as JSON text, the same for both sets' copies: what copies are paired by. */
+  dataText(item: I): string;
+  /** The error of an item that reports its shard closed for good, else null. */
+  fatal(item: I): Error | null;
+}
+
+/** A copy the pairing keeps: for a held-back new-set event, the item until it is handed out or the old set's copy goes instead. */
+interface HeldCopy<I> extends EventCopy {
+  item: I | null;
+}
+
+/**
+ * One reshard's routing of items: the old set's are handed on (the first copy of each event
+ * remembered), the new set's held back until it has caught up, then released (those the
+ * old set has not delivered) and handed on; a copy of an event the other set already
+ * delivered is dropped. The fleet reads both sets into {@link ReshardSwitch.route}, takes
+ * {@link ReshardSwitch.released} after a switch, and closes the old set once it drained.
+ */
+export class ReshardSwitch<S, I> {
+  readonly from: number;
+  readonly to: number;
+  readonly oldShards: ReadonlySet<S>;
+  readonly newShards: ReadonlySet<S>;
+  readonly startedAt = performance.now();
+  readonly #items: ReshardItems<S, I>;
+  readonly #progress: NewSetProgress;
+  readonly #pairing: EventPairing<HeldCopy<I>>;
+  #held: HeldCopy<I>[] = [];
+  /** How many of `#held` still hold their item. */
+  #live = 0;
+  #released: I[] = [];
+  #phase: 'identifying' | 'draining' = 'identifying';
+  #switchedAt = 0;
+  #peakHeld = 0;
+  #releasedCount = 0;
+
+  constructor(sets: { from: number; to: number; oldShards: Iterable<S>; newShards: Iterable<S> }, options: Required<ReshardOptions>, items: ReshardItems<S, I>) {
+    this.from = sets.from;
+    this.to = sets.to;
+    this.oldShards = new Set(sets.oldShards);
+    this.newShards = new Set(sets.newShards);
+    this.#items = items;
+    this.#progress = new NewSetProgress([...this.newShards].map((shard) => items.number(shard)), options.guildTimeout);
+    this.#pairing = new EventPairing(options.dedupeWindow);
+  }
+
+  get phase(): 'identifying' | 'draining' {
+    return this.#phase;
+  }
+
+  get progress(): ReshardProgress {
+    return { from: this.from, to: this.to, phase: this.#phase, ready: this.#progress.ready, guildsPending: this.#progress.guildsPending, held: this.#live };
+  }
+
+  /** Whether an item of shard `shard` is the fleet's business during the reshard (either set). */
+  owns(shard: S): boolean {
+    return this.oldShards.has(shard) || this.newShards.has(shard);
+  }
+
+  /** The item to hand to the loop, or null when it is held back or the other set's copy. */
+  route(item: I): I | null {
+    const shard = this.#items.shard(item);
+    const fromNew = this.newShards.has(shard);
+    const t = this.#items.t(item);
+    // Closes, errors and other payloads are not events to pair; neither are other shards' items.
+    if (t === null || (!fromNew && !this.oldShards.has(shard))) return item;
+    const now = performance.now();
+    if (fromNew && this.#phase === 'identifying') {
+      const guildEvent = t === 'READY' || t === 'RESUMED' || t === 'GUILD_CREATE' || t === 'GUILD_DELETE';
+      if (this.#progress.see(this.#items.number(shard), t, guildEvent ? this.#items.data(item) : null, now) !== 'event') {
+        this.#switchIfComplete(now);
+        return null;
+      }
+      const copy: HeldCopy<I> = { set: 'new', at: now, item };
+      if (this.#pairing.offer(eventKey(t, this.#items.dataText(item)), copy) !== undefined) return null; // the old set delivered it
+      this.#held.push(copy);
+      this.#live += 1;
+      this.#peakHeld = Math.max(this.#peakHeld, this.#live);
+      this.#switchIfComplete(now);
+      return null;
+    }
+    if (t === 'READY' || t === 'RESUMED') return item;
+    const match = this.#pairing.offer(eventKey(t, this.#items.dataText(item)), { set: fromNew ? 'new' : 'old', at: now, item: null });
+    if (match === undefined) return item;
+    if (match.item === null) return null; // the other set's copy was handed out
+    // Held back: the old set's copy goes now instead.
+    match.item = null;
+    this.#live -= 1;
+    if (this.#held.length > 64 && this.#live * 2 < this.#held.length) this.#held = this.#held.filter((copy) => copy.item !== null);
+    return item;
+  }
+
+  /** Switches once the new set has caught up (also when only the guild timeout passed); returns whether it has switched. */
+  tick(): boolean {
+    this.#switchIfComplete(performance.now());
+    return this.#phase === 'draining';
+  }
+
+  /** Takes the held-back items the switch released, oldest first. */
+  released(): I[] {
+    const released = this.#released;
+    this.#released = [];
+    return released;
+  }
+
+  /** The report once the old set is closed. */
+  report(): ReshardReport {
+    return {
+      from: this.from,
+      to: this.to,
+      switchAfter: Math.round(this.#switchedAt - this.startedAt),
+      doneAfter: Math.round(performance.now() - this.startedAt),
+      peakHeld: this.#peakHeld,
+      paired: this.#pairing.matched,
+      released: this.#releasedCount,
+    };
+  }
+
+  #switchIfComplete(now: number): void {
+    if (this.#phase !== 'identifying' || !this.#progress.complete(now)) return;
+    this.#phase = 'draining';
+    this.#switchedAt = now;
+    for (const copy of this.#held) {
+      if (copy.item !== null) this.#released.push(copy.item);
+      copy.item = null; // handed out: the old set's copy, when it comes, is the duplicate
+    }
+    this.#releasedCount = this.#released.length;
+    this.#held = [];
+    this.#live = 0;
   }
 }

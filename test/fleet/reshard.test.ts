@@ -3,8 +3,10 @@
 // the identifies it takes, the budget refusal and the automatic mode.
 import { GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ShardFleet, ReshardError } from '../../src/fleet/shard-fleet.js';
-import type { ReshardReport, ShardFleetOptions } from '../../src/fleet/shard-fleet.js';
+import { ReshardError } from '../../src/fleet/resharding.js';
+import type { ReshardReport } from '../../src/fleet/resharding.js';
+import { ShardFleet } from '../../src/fleet/shard-fleet.js';
+import type { ShardFleetOptions } from '../../src/fleet/shard-fleet.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
