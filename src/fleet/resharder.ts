@@ -24,7 +24,7 @@ export interface ReshardHost<S> {
   /** `GET /gateway/bot`: the recommended count and today's identify budget. */
   gatewayBot(): Promise<APIGatewayBotInfo>;
   /** The fleet's identify queue, whose own budget counts too when it keeps one. */
-  readonly queue: Queue | null;
+  queue(): Queue | null;
   /** Builds a set of `total` shards on the fleet's queue and starts reading it. */
   startSet(total: number): Promise<readonly S[]>;
   /** The new set serves from now. */
@@ -39,6 +39,8 @@ export interface ReshardHost<S> {
   discardSet(shards: readonly S[]): Promise<void>;
   /** Wakes the loop, which then takes {@link Resharder.released}. */
   wake(): void;
+  /** Called once a reshard finished, before `onReshard`. */
+  finished?(): void;
 }
 
 interface Running<S, I> {
@@ -108,7 +110,7 @@ export class Resharder<S, I> {
       const from = this.#host.total();
       const to = total ?? info.shards;
       if (to === from) throw new ReshardError('Unchanged', `the fleet already runs ${to} shards`);
-      const remaining = Math.min(info.session_start_limit.remaining, queueRemaining(this.#host.queue));
+      const remaining = Math.min(info.session_start_limit.remaining, queueRemaining(this.#host.queue()));
       if (remaining < to) {
         const resetMinutes = Math.ceil(info.session_start_limit.reset_after / 60_000);
         throw new ReshardError('Budget', `resharding to ${to} shards needs ${to} identifies, and ${remaining} of today's session_start_limit remain (it resets in ${resetMinutes} min); nothing changed`);
@@ -214,6 +216,7 @@ export class Resharder<S, I> {
     if (this.#running !== running) return; // closed meanwhile
     this.#running = null;
     this.#reshards += 1;
+    this.#host.finished?.();
     const report = running.route.report();
     this.#logger?.info({ ...report }, 'resharded');
     running.finished(report);

@@ -76,11 +76,11 @@ export interface ReshardProgress {
 }
 
 /** Why a reshard did not happen or did not finish. */
-export type ReshardErrorKind = 'InProgress' | 'Unchanged' | 'Budget' | 'NewSetFailed' | 'Closed';
+export type ReshardErrorKind = 'InProgress' | 'Unchanged' | 'Budget' | 'Partial' | 'NewSetFailed' | 'Closed';
 
 /**
  * A reshard that was refused before anything changed (`InProgress`, `Unchanged`, `Budget`,
- * `Closed`) or that gave up and left the old set serving (`NewSetFailed`, or `Closed` when
+ * `Partial` for a fleet that runs only a range of the bot's shards, `Closed`) or that gave up and left the old set serving (`NewSetFailed`, or `Closed` when
  * the fleet was closed meanwhile).
  *
  * @example

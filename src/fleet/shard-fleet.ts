@@ -193,7 +193,7 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
       return shards.every((shard) => !members.has(shard));
     };
     return {
-      queue: this.#config.queue,
+      queue: () => this.#config.queue,
       serving: () => this.#shards,
       total: () => this.total,
       gatewayBot: () => gatewayBot(this.#config, this.#restUrl),

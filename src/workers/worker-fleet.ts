@@ -9,8 +9,13 @@ import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { ConfigError, resolveShardConfig } from '../config.js';
 import type { ShardConfig } from '../config.js';
 import { shardConfigToData } from '../config-data.js';
-import { planRange, planRecommended } from '../fleet/plan.js';
+import { fetchGatewayBot } from '../fleet/gateway-bot.js';
+import { checkedRestUrl, planRange, planRecommended } from '../fleet/plan.js';
 import type { RecommendedConfig } from '../fleet/plan.js';
+import { Resharder } from '../fleet/resharder.js';
+import type { ReshardHost } from '../fleet/resharder.js';
+import { ReshardError, resolveReshardOptions } from '../fleet/resharding.js';
+import type { ReshardOptions, ReshardProgress, ReshardReport } from '../fleet/resharding.js';
 import { enabledLevels } from '../observability/logger.js';
 import type { Logger } from '../observability/logger.js';
 import { withEarlier } from '../observability/stats.js';
@@ -30,6 +35,8 @@ import { WorkerShardHandle } from './handle.js';
 import type { ShardReport } from './handle.js';
 import type { CrossedError, CrossedItem, FleetMessage, WorkerInit, WorkerMessage } from './protocol.js';
 import { startWorker } from './spawn.js';
+import { FLEET_ITEMS } from './reshard-items.js';
+import type { FleetItem } from './reshard-items.js';
 
 /** Which shards a WorkerFleet runs. */
 export type WorkerFleetShards = { readonly total: number; readonly start?: number; readonly end?: number } | { readonly recommended: true };
@@ -73,6 +80,10 @@ export interface WorkerFleetOptions {
    * not sent between threads at all.
    */
   readonly logger?: Logger;
+  /** How `reshard()` and its automatic mode work (a fleet of `{ total, start, end }` cannot reshard). */
+  readonly reshard?: ReshardOptions;
+  /** Called after each reshard finished (the old set closed), asked for or automatic. */
+  readonly onReshard?: (report: ReshardReport) => void;
 }
 
 /** A WorkerFleet's numbers at one moment, for metrics. */
@@ -248,6 +259,17 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   #identifyWaitsRecorded = 0;
   /** Made once the stored sessions are loaded: a fleet whose load failed must not overwrite them. */
   #saver: SessionSaver | null = null;
+  readonly #resharder: Resharder<WorkerShardHandle, FleetItem>;
+  /** The new set, on its own workers, from the start of a reshard; after the switch, the fleet that serves. */
+  #successor: WorkerFleet | null = null;
+  #switched = false;
+  /** This fleet's own stream ended after a reshard closed it: only the successor is read. */
+  #ownDone = false;
+  #successorDone = false;
+  readonly #released: FleetItem[] = [];
+  #pendingOwn: Promise<IteratorResult<FleetItem, undefined>> | null = null;
+  #pendingSuccessor: Promise<IteratorResult<FleetItem, undefined>> | null = null;
+  #wakeRouted: (() => void) | null = null;
 
   /**
    * @throws ConfigError naming a bad option (workers, shards, config, restarts, module).
@@ -274,6 +296,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     }
     if (options.module !== undefined && !URL.canParse(options.module.toString())) throw new ConfigError('module', `must be a URL (new URL('./handler.js', import.meta.url)), got ${String(options.module)}`);
     this.#crossing = shardConfig;
+    this.#resharder = new Resharder(this.#reshardHost(), FLEET_ITEMS, resolveReshardOptions(options.reshard), this.#logger, options.onReshard ?? null);
     this.#started = this.#start().catch((error: unknown) => {
       this.#startError = error instanceof Error ? error : new Error(String(error));
       this.#wakeLoop();
@@ -296,6 +319,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
 
   /** The worker threads, with the shards each holds and how often it was restarted. */
   get workers(): readonly WorkerInfo[] {
+    if (this.#switched && this.#successor !== null) return this.#successor.workers;
     return this.#slots.map((slot) => ({ index: slot.index, threadId: slot.thread?.threadId ?? -1, shardIds: slot.shardIds, restarts: slot.restarts, thread: slot.thread }));
   }
 
@@ -304,12 +328,46 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * reading its shards while 2,048 of its items wait (their sockets then pause in turn).
    */
   get buffered(): number {
-    return this.#buffered;
+    return this.#buffered + (this.#successor?.buffered ?? 0);
   }
 
   /** The handle of every shard, by id (for `{ recommended: true }`, empty until `/gateway/bot` answered). */
   get shards(): ReadonlyMap<number, WorkerShardHandle> {
-    return this.#handles;
+    return this.#switched && this.#successor !== null ? this.#successor.shards : this.#handles;
+  }
+
+  /** The shard count serving now (0 until a `{ recommended: true }` fleet has planned). */
+  get total(): number {
+    return this.#switched && this.#successor !== null ? this.#successor.total : this.#total;
+  }
+
+  /** Where the reshard under way is, or null. */
+  get resharding(): ReshardProgress | null {
+    return this.#resharder.progress ?? this.#successor?.resharding ?? null;
+  }
+
+  /**
+   * Moves the bot to `total` shards (default: what `/gateway/bot` recommends) while it runs,
+   * as `ShardFleet.reshard` does: the new set starts on workers of its own (as many as this
+   * fleet has), identifies through this fleet's queue while the old set serves, and takes
+   * over once READY with its guilds; each event reaches the loop once across the switch.
+   * Resolves once the old set's workers are closed. After that the fleet is the new set:
+   * `shards`, `workers` and `stats()` describe it. A `sessionStore` is not carried over (its
+   * keys are shard numbers of one total): the new set's sessions are not saved.
+   *
+   * @throws ReshardError: `Partial` for a fleet of `{ total, start, end }`, and the kinds
+   *   `ShardFleet.reshard` names; GatewayBotError when `/gateway/bot` does not answer.
+   * @example
+   * const report = await fleet.reshard(32);
+   */
+  async reshard(total?: number): Promise<ReshardReport> {
+    if (this.#switched && this.#successor !== null) return this.#successor.reshard(total);
+    const shards = this.#options.shards;
+    if ('total' in shards && ((shards.start ?? 0) !== 0 || (shards.end ?? shards.total) !== shards.total)) {
+      throw new ReshardError('Partial', `this fleet runs shards ${shards.start ?? 0}..${shards.end ?? shards.total} of ${shards.total}: a fleet that holds only part of the bot cannot reshard it alone`);
+    }
+    await this.ready();
+    return this.#resharder.reshard(total);
   }
 
   /** Plans the shards recommended (`GET /gateway/bot`) if asked, then starts the workers. */
@@ -597,6 +655,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * console.log(shards.filter((shard) => shard.state.kind !== 'Active').map((shard) => shard.shardId));
    */
   async stats(): Promise<WorkerFleetStats> {
+    if (this.#switched && this.#successor !== null) return this.#successor.stats();
     await this.#started;
     await Promise.all(this.#slots.map((slot) => this.#askStats(slot)));
     const shards: ShardStats[] = [];
@@ -660,8 +719,57 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * shard ended. Answered without waiting when an item is buffered (no promise chain per event).
    */
   next(): Promise<IteratorResult<WorkerFleetItem, undefined>> {
-    const item = this.#take(this.#eventItems);
-    return item === undefined ? this.#waitForNext(this.#eventItems) : Promise.resolve({ value: item, done: false });
+    if (this.#successor !== null || this.#pendingOwn !== null) return this.#nextRouted(this.#eventItems, (fleet) => fleet.next());
+    return this.#nextOwn(this.#eventItems);
+  }
+
+  #nextOwn<T>(shape: ItemShape<T>): Promise<IteratorResult<T, undefined>> {
+    const item = this.#take(shape);
+    return item === undefined ? this.#waitForNext(shape) : Promise.resolve({ value: item, done: false });
+  }
+
+  /**
+   * While resharding (and after, as the successor serves): this fleet's items and the new
+   * set's, through the reshard's routing; released items first.
+   */
+  async #nextRouted<T extends FleetItem>(shape: ItemShape<T>, pull: (fleet: WorkerFleet) => Promise<IteratorResult<T, undefined>>): Promise<IteratorResult<T, undefined>> {
+    for (;;) {
+      if (this.#released.length === 0) this.#released.push(...this.#resharder.released());
+      const released = this.#released.shift();
+      if (released !== undefined) return { value: released as T, done: false };
+      const successor = this.#successor;
+      const routing = this.#resharder.active;
+      if (successor === null && this.#pendingOwn === null && !routing) return this.#nextOwn(shape); // a reshard given up
+      if (successor !== null && this.#ownDone && !routing) {
+        // Handed over for good: the successor's item already asked for comes first.
+        const pending = this.#pendingSuccessor as Promise<IteratorResult<T, undefined>> | null;
+        this.#pendingSuccessor = null;
+        return pending ?? pull(successor);
+      }
+      const readNew = successor !== null && !this.#successorDone;
+      if (this.#ownDone && !readNew) return { value: undefined, done: true };
+      if (!this.#ownDone) this.#pendingOwn ??= this.#nextOwn(shape);
+      if (readNew) this.#pendingSuccessor ??= pull(successor);
+      const own = this.#pendingOwn;
+      const fresh = this.#pendingSuccessor;
+      const woken = new Promise<null>((resolve) => (this.#wakeRouted = () => resolve(null)));
+      const won = await Promise.race([
+        woken,
+        ...(own === null ? [] : [own.then((result) => ({ own: true, result }))]),
+        ...(fresh === null || !readNew ? [] : [fresh.then((result) => ({ own: false, result }))]),
+      ]);
+      if (won === null) continue;
+      if (won.own) this.#pendingOwn = null;
+      else if (this.#successor !== successor) continue; // discarded meanwhile
+      else this.#pendingSuccessor = null;
+      if (won.result.done === true) {
+        if (won.own) this.#ownDone = true;
+        else this.#successorDone = true;
+        continue;
+      }
+      const routed = this.#resharder.route(won.result.value);
+      if (routed !== null) return { value: routed as T, done: false };
+    }
   }
 
   /**
@@ -678,8 +786,8 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   messages(): AsyncIterableIterator<WorkerFleetMessageItem> {
     const iterator: AsyncIterableIterator<WorkerFleetMessageItem> = {
       next: () => {
-        const item = this.#take(MESSAGE_ITEMS);
-        return item === undefined ? this.#waitForNext(MESSAGE_ITEMS) : Promise.resolve({ value: item, done: false });
+        if (this.#successor !== null || this.#pendingOwn !== null) return this.#nextRouted(MESSAGE_ITEMS, (fleet) => fleet.messages().next());
+        return this.#nextOwn(MESSAGE_ITEMS);
       },
       return: () => Promise.resolve({ value: undefined, done: true }),
       [Symbol.asyncIterator]: () => iterator,
@@ -759,8 +867,65 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * const next = new WorkerFleet({ ...options, sessions });
    */
   close(frame: CloseFrame = CloseFrame.NORMAL): Promise<Map<number, Session>> {
+    this.#resharder.close();
+    const successor = this.#successor;
+    if (successor !== null && this.#switched) {
+      this.#closing ??= this.#close(CloseFrame.NORMAL);
+      return Promise.all([successor.close(frame), this.#closing]).then(([sessions]) => sessions);
+    }
+    if (successor !== null) void successor.close(CloseFrame.NORMAL); // a reshard under way: the new set goes
     this.#closing ??= this.#close(frame);
     return this.#closing;
+  }
+
+  /** What the resharder may do with this fleet: the new set is another WorkerFleet, this one the old set. */
+  #reshardHost(): ReshardHost<WorkerShardHandle> {
+    return {
+      queue: () => this.#queue,
+      serving: () => [...this.#handles.values()],
+      total: () => this.#total,
+      gatewayBot: () => {
+        const { restUrl = 'https://discord.com/api/v10', ...config } = this.#options.config;
+        const resolved = resolveShardConfig(crossingConfig(config));
+        return fetchGatewayBot(checkedRestUrl(restUrl, resolved.allowInsecureUrls), resolved.token.reveal(), { userAgent: resolved.userAgent });
+      },
+      startSet: async (total) => {
+        const options = this.#options;
+        const successor = new WorkerFleet({
+          ...options,
+          workers: this.#slots.length,
+          shards: { total },
+          sessions: undefined,
+          sessionStore: undefined,
+          queue: this.#queue as Queue,
+          logger: this.#logger ?? undefined,
+        });
+        this.#successor = successor;
+        this.#successorDone = false;
+        await successor.ready();
+        return [...successor.shards.values()];
+      },
+      switched: () => (this.#switched = true),
+      // The main thread holds nothing of the old set's and each old shard is connected: what a worker still holds, the drain time covers.
+      caughtUp: (handles) => this.#buffered === 0 && handles.every((handle) => handle.state.kind === 'Active' || handle.state.kind === 'FatallyClosed'),
+      closeSet: async () => {
+        this.#closing ??= this.#close(CloseFrame.NORMAL);
+        await this.#closing;
+      },
+      drained: () => this.#ownDone,
+      discardSet: async () => {
+        const successor = this.#successor;
+        this.#successor = null;
+        this.#pendingSuccessor = null;
+        await successor?.close(CloseFrame.NORMAL);
+      },
+      wake: () => {
+        const wake = this.#wakeRouted;
+        this.#wakeRouted = null;
+        wake?.();
+      },
+      finished: () => this.#resharder.close(), // the new set's own resharder runs the automatic mode from now
+    };
   }
 
   async #close(frame: CloseFrame): Promise<Map<number, Session>> {

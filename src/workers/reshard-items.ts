@@ -1,0 +1,57 @@
+/**
+ * How a reshard of a WorkerFleet reads its items: events (parsed on the main thread) or
+ * messages (the JSON text the worker received), whichever way the loop reads the fleet.
+ */
+import { GatewayOpcodes } from 'discord-api-types/v10';
+import { dispatchData } from '../codec/dispatch-data.js';
+import { peekPayload } from '../codec/peek.js';
+import type { ReshardItems } from '../fleet/resharding.js';
+import type { WorkerShardHandle } from './handle.js';
+import type { WorkerFleetItem, WorkerFleetMessageItem } from './worker-fleet.js';
+
+/** An item of a WorkerFleet, read either way. */
+export type FleetItem = WorkerFleetItem | WorkerFleetMessageItem;
+
+const DISPATCH: number = GatewayOpcodes.Dispatch;
+
+/** The envelope of a text item: from the peek, else (another key order) a full parse. */
+function envelope(text: string): { op: unknown; t?: unknown; d?: unknown } | null {
+  const head = peekPayload(text);
+  if (head !== null) return head;
+  try {
+    return JSON.parse(text) as { op: unknown; t?: unknown; d?: unknown };
+  } catch {
+    return null; // not JSON: not an event to pair
+  }
+}
+
+/** The `d` of a text item; null for text that is not JSON (it is handed on as it is, unpaired). */
+function parsedData(text: string): unknown {
+  try {
+    return (JSON.parse(text) as { d?: unknown }).d;
+  } catch {
+    return null;
+  }
+}
+
+/** @internal */
+export const FLEET_ITEMS: ReshardItems<WorkerShardHandle, FleetItem> = {
+  shard: (item) => item.shard,
+  number: (shard) => shard.id.number,
+  t: (item) => {
+    if ('event' in item) return item.event.op === GatewayOpcodes.Dispatch ? item.event.t : null;
+    if (item.message.type !== 'text') return null;
+    const head = envelope(item.message.text);
+    return head?.op === DISPATCH && typeof head.t === 'string' ? head.t : null;
+  },
+  data: (item) => ('event' in item ? (item.event as { d: unknown }).d : parsedData((item.message as { text: string }).text)),
+  dataText: (item) => {
+    if ('event' in item) return JSON.stringify((item.event as { d: unknown }).d);
+    const text = (item.message as { text: string }).text;
+    return dispatchData(text) ?? JSON.stringify(parsedData(text)) ?? text;
+  },
+  fatal: (item) => {
+    if ('event' in item) return item.event.op === 'error' && item.event.d.kind === 'FatallyClosed' ? item.event.d : null;
+    return item.message.type === 'error' && item.message.error.kind === 'FatallyClosed' ? item.message.error : null;
+  },
+};
