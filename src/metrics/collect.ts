@@ -48,7 +48,9 @@ type Rows = readonly (readonly [Labels, number])[];
  * `resumed_total{shard}`, `replayed_dispatches_total{shard}`, `identify_wait_seconds`
  * (histogram), `buffered_messages{shard}`, `commands_sent_total{shard}`,
  * `commands_refused_total{shard}`, `ratelimit_remaining{shard}`; for a WorkerFleet also
- * `worker_restarts_total{worker}` and `fleet_buffered_messages`.
+ * `worker_restarts_total{worker}` and `fleet_buffered_messages`; for a fleet that reshards
+ * (`ShardFleet`, `WorkerFleet`) also `reshards_total`, `reshard_in_progress{from,to,phase}`,
+ * `reshard_new_shards_ready`, `reshard_guilds_pending` and `reshard_held_events`.
  *
  * @throws Error from prom-client when a metric of the same name is registered already (use
  *   another `prefix`).
@@ -155,6 +157,16 @@ export function collectMetrics(target: MetricsTarget, options: CollectMetricsOpt
     register('counter', 'commands_sent_total', 'Commands written to the gateway, by shard', ['shard'], perShard((stats) => stats.counts.commandsSent));
     register('counter', 'commands_refused_total', 'Commands rejected (oversized, closed), by shard', ['shard'], perShard((stats) => stats.counts.commandsRefused));
     register('gauge', 'ratelimit_remaining', 'Commands the ratelimiter lets through now, by connected shard', ['shard'], perShard((stats) => stats.ratelimit?.available ?? null));
+    if (typeof (target as { reshards?: unknown }).reshards === 'number') {
+      register('counter', 'reshards_total', 'Reshards finished (the new set serving, the old one closed)', [], (snapshot) => [[{}, snapshot.reshard?.finished ?? 0]]);
+      register('gauge', 'reshard_in_progress', '1 while a reshard runs, with the shard counts it moves between', ['from', 'to', 'phase'], (snapshot) => {
+        const running = snapshot.reshard?.progress;
+        return running ? [[{ from: String(running.from), to: String(running.to), phase: running.phase }, 1]] : [];
+      });
+      register('gauge', 'reshard_new_shards_ready', 'New shards READY in the reshard under way', [], (snapshot) => [[{}, snapshot.reshard?.progress?.ready ?? 0]]);
+      register('gauge', 'reshard_guilds_pending', "Guilds the new set's READYs listed and not yet created", [], (snapshot) => [[{}, snapshot.reshard?.progress?.guildsPending ?? 0]]);
+      register('gauge', 'reshard_held_events', 'New-set events held back until the switch', [], (snapshot) => [[{}, snapshot.reshard?.progress?.held ?? 0]]);
+    }
     if (target instanceof WorkerFleet) {
       register('counter', 'worker_restarts_total', 'Worker threads started again after exiting unasked', ['worker'], (snapshot) => (snapshot.fleet?.workers ?? []).map((worker) => [{ worker: String(worker.index) }, worker.restarts] as const));
       register('gauge', 'fleet_buffered_messages', "Items waiting on the WorkerFleet's main thread for the loop", [], (snapshot) => [[{}, snapshot.fleet?.buffered ?? 0]]);

@@ -3,6 +3,7 @@
  * heartbeat round trips since the last scrape, and for a WorkerFleet its workers. Local
  * shards are read directly; a WorkerFleet asks its workers.
  */
+import type { ReshardProgress } from '../fleet/resharding.js';
 import type { ShardStats } from '../observability/stats.js';
 import { shardStats } from '../observability/stats.js';
 import { Shard } from '../shard/shard.js';
@@ -14,7 +15,7 @@ const MAX_IDENTIFY_WAITS = 10_000;
 
 /**
  * What metrics and health checks can watch: one `Shard`, shards (an array, a `Set`, what
- * `createRange` returns), a merged stream (its current shards), or a `WorkerFleet`.
+ * `createRange` returns), a merged stream or a `ShardFleet` (its current shards), or a `WorkerFleet`.
  */
 export type MetricsTarget = Shard | Iterable<Shard> | { readonly shards: readonly unknown[] } | WorkerFleet;
 
@@ -28,7 +29,21 @@ export interface MetricsSnapshot {
   readonly latencies: readonly number[];
   /** A WorkerFleet's workers and the items waiting on its main thread; null for local shards. */
   readonly fleet: { readonly workers: readonly { readonly index: number; readonly restarts: number }[]; readonly buffered: number } | null;
+  /** A fleet that reshards (ShardFleet, WorkerFleet): the reshard under way and how many finished; null otherwise. */
+  readonly reshard: { readonly progress: ReshardProgress | null; readonly finished: number } | null;
 }
+
+/** A target that reshards: a `ShardFleet` or a `WorkerFleet`. */
+interface Resharding {
+  readonly resharding: ReshardProgress | null;
+  readonly reshards: number;
+}
+
+const reshardOf = (target: MetricsTarget): MetricsSnapshot['reshard'] => {
+  if (typeof (target as Partial<Resharding>).reshards !== 'number') return null;
+  const { resharding, reshards } = target as Resharding;
+  return { progress: resharding, finished: reshards };
+};
 
 /**
  * The shards of a target that is not a WorkerFleet, as they are now.
@@ -73,6 +88,7 @@ export class Snapshotter {
         identifyWaits: fresh <= 0 ? [] : stats.identifyWaits.slice(-fresh),
         latencies,
         fleet: { workers: target.workers.map(({ index, restarts }) => ({ index, restarts })), buffered: stats.buffered },
+        reshard: reshardOf(target),
       };
     }
     const shards = localShards(target);
@@ -84,6 +100,7 @@ export class Snapshotter {
       identifyWaits,
       latencies: shards.flatMap((shard) => this.#newRoundTrips(shard.id.number, shard.latency)),
       fleet: null,
+      reshard: reshardOf(target),
     };
   }
 

@@ -346,6 +346,11 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     return this.#resharder.progress ?? this.#successor?.resharding ?? null;
   }
 
+  /** How many reshards finished since the fleet started. */
+  get reshards(): number {
+    return this.#resharder.reshards + (this.#successor?.reshards ?? 0);
+  }
+
   /**
    * Moves the bot to `total` shards (default: what `/gateway/bot` recommends) while it runs,
    * as `ShardFleet.reshard` does: the new set starts on workers of its own (as many as this

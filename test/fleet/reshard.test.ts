@@ -7,6 +7,8 @@ import { ReshardError } from '../../src/fleet/resharding.js';
 import type { ReshardReport } from '../../src/fleet/resharding.js';
 import { ShardFleet } from '../../src/fleet/shard-fleet.js';
 import type { ShardFleetOptions } from '../../src/fleet/shard-fleet.js';
+import { Registry } from 'prom-client';
+import { collectMetrics } from '../../src/metrics/index.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
@@ -69,15 +71,23 @@ describe('ShardFleet.reshard', () => {
   it('automatic mode: reshards once /gateway/bot recommends more shards', async () => {
     const g = await start({ shards: 2, rate: 10 });
     const reports: ReshardReport[] = [];
-    const { fleet } = await readFleet(g, { reshard: { checkInterval: 1_000, threshold: 0.5 }, onReshard: (report) => reports.push(report) });
+    const { fleet } = await readFleet(g, { reshard: { checkInterval: 1_000, threshold: 0.5 }, onReshard: (report) => reports.push(report) }, 300);
+    const registry = new Registry();
+    collectMetrics(fleet, { registry });
     await until(() => fleet.shards.every((shard) => shard.state.kind === 'Active'), 15_000);
     g.setRecommendedShards(3); // not more than 2 × 1.5
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(fleet.resharding).toBeNull();
     g.setRecommendedShards(4);
+    await until(() => fleet.resharding !== null, 5_000);
+    expect(await registry.metrics()).toMatch(/gloaming_reshard_in_progress\{from="2",to="4",phase="identifying"\} 1/);
     await until(() => reports.length === 1, 20_000);
     expect(reports[0]).toMatchObject({ from: 2, to: 4 });
     expect(fleet.total).toBe(4);
+    const scraped = await registry.metrics();
+    expect(scraped).toMatch(/gloaming_reshards_total 1/);
+    expect(scraped).not.toMatch(/gloaming_reshard_in_progress\{/);
+    expect(scraped).toMatch(/gloaming_shard_state\{shard="3",state="Active"\} 1/); // the new set's shards
     expect(g.log.ofType('identify').filter((entry) => entry.numShards === 4)).toHaveLength(4);
   }, 40_000);
 });
