@@ -191,20 +191,31 @@ export class ShardEventStream<S extends EventSource = Shard> extends MergedShard
   }
 }
 
+/** What a {@link ShardMessageStream} with `wantedOnly` calls on a member: a `Shard`'s wanted-message pair. */
+export interface WantedMessageSource extends MessageSource {
+  peekWantedMessage(): Promise<ShardMessage>;
+  nextWantedMessage(): Promise<ShardMessage>;
+}
+
 /**
  * The raw messages of many shards through one loop, with the same rules as
- * {@link ShardEventStream}.
+ * {@link ShardEventStream}. With `wantedOnly`, each shard's wanted messages only (what
+ * `nextWantedMessage` yields: the dispatches its `eventTypes` let through, closes, errors),
+ * for forwarding events elsewhere.
  *
  * @example
- * for await (const { shard, message } of new ShardMessageStream(shards)) {
+ * for await (const { shard, message } of new ShardMessageStream(shards, { wantedOnly: true })) {
  *   if (message.type === 'text') forward(shard.id.number, message.text);
  * }
  */
 export class ShardMessageStream<S extends MessageSource = Shard> extends MergedShardStream<S, ShardMessage, ShardMessageItem<S>> {
-  constructor(shards: Iterable<S>) {
+  constructor(shards: Iterable<S>, options: { readonly wantedOnly?: S extends WantedMessageSource ? boolean : false } = {}) {
+    const wanted = options.wantedOnly === true;
     super(
       shards,
-      { peek: (shard) => shard.peekMessage(), take: (shard) => shard.nextMessage() },
+      wanted
+        ? { peek: (shard) => (shard as unknown as WantedMessageSource).peekWantedMessage(), take: (shard) => (shard as unknown as WantedMessageSource).nextWantedMessage() }
+        : { peek: (shard) => shard.peekMessage(), take: (shard) => shard.nextMessage() },
       (_shard, error) => ({ type: 'error', error }),
       (shard, message) => ({ shard, message }),
     );

@@ -5,7 +5,6 @@
  * reaches the loop once across the switch.
  */
 import type { APIGatewayBotInfo } from 'discord-api-types/v10';
-import { GatewayOpcodes } from 'discord-api-types/v10';
 import { ConfigError, resolveShardConfig } from '../config.js';
 import type { ShardConfig } from '../config.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
@@ -15,14 +14,16 @@ import type { Session } from '../shard/session.js';
 import { Shard } from '../shard/shard.js';
 import { closeAll } from './create.js';
 import { fetchGatewayBot } from './gateway-bot.js';
-import { ShardEventStream } from './merged-stream.js';
-import type { ShardEventItem } from './merged-stream.js';
+import { ShardEventStream, ShardMessageStream } from './merged-stream.js';
+import type { ShardEventItem, ShardMessageItem } from './merged-stream.js';
 import { checkedRestUrl, planRange } from './plan.js';
 import type { RecommendedConfig } from './plan.js';
 import { Resharder } from './resharder.js';
 import type { ReshardHost } from './resharder.js';
-import { resolveReshardOptions } from './resharding.js';
-import type { ReshardItems, ReshardOptions, ReshardProgress, ReshardReport } from './resharding.js';
+import { fleetItems } from './reshard-items.js';
+import type { FleetItem } from './reshard-items.js';
+import { ReshardError, resolveReshardOptions } from './resharding.js';
+import type { ReshardOptions, ReshardProgress, ReshardReport } from './resharding.js';
 import { resumeSessions } from './sessions.js';
 
 const DISCORD_REST = 'https://discord.com/api/v10';
@@ -35,8 +36,12 @@ export interface ShardFleetOptions {
    * sized from `/gateway/bot`, admits the identifies of every shard set.
    */
   readonly config: RecommendedConfig;
-  /** How many shards to start with; default: what `/gateway/bot` recommends. */
-  readonly shards?: number;
+  /**
+   * How many shards to start with (default: what `/gateway/bot` recommends), or
+   * `{ total, start, end }` to run only shards [start, end) of `total` here (such a fleet
+   * cannot reshard alone).
+   */
+  readonly shards?: number | { readonly total: number; readonly start?: number; readonly end?: number };
   /** Sessions to resume, by shard number (as `close(CloseFrame.RESUME)` returned them). */
   readonly sessions?: ReadonlyMap<number, Session>;
   readonly reshard?: ReshardOptions;
@@ -44,16 +49,8 @@ export interface ShardFleetOptions {
   readonly onReshard?: (report: ReshardReport) => void;
 }
 
-/** How the switch reads a merged stream's items. */
-const EVENT_ITEMS: ReshardItems<Shard, ShardEventItem> = {
-  shard: (item) => item.shard,
-  number: (shard) => shard.id.number,
-  t: ({ event }) => (event.op === GatewayOpcodes.Dispatch ? event.t : null),
-  data: ({ event }) => (event as { d: unknown }).d,
-  // Both sets' copies parse from the same bytes, so they stringify alike.
-  dataText: ({ event }) => JSON.stringify((event as { d: unknown }).d),
-  fatal: ({ event }) => (event.op === 'error' && event.d.kind === 'FatallyClosed' ? event.d : null),
-};
+/** The fleet's merged stream: of events, or of wanted messages, as the loop first reads it. */
+type Merged = ShardEventStream | ShardMessageStream;
 
 /**
  * Every shard of a bot in this process, read through one loop, with {@link ShardFleet.reshard}
@@ -76,22 +73,28 @@ const EVENT_ITEMS: ReshardItems<Shard, ShardEventItem> = {
 export class ShardFleet implements AsyncIterable<ShardEventItem> {
   readonly #config: ShardConfig & { queue: Queue };
   readonly #restUrl: string;
-  readonly #stream: ShardEventStream;
-  readonly #resharder: Resharder<Shard, ShardEventItem>;
+  readonly #resharder: Resharder<Shard, FleetItem<Shard>>;
+  /** Whether the fleet runs only part of the bot's shards. */
+  readonly #partial: boolean;
+  /** Every shard the stream reads (both sets while resharding), also before the stream exists. */
+  readonly #members: Set<Shard>;
+  /** Made on the first read, of events (`next`) or messages (`messages`). */
+  #stream: Merged | null = null;
   /** Held-back items a switch released, handed out before anything else. */
-  readonly #released: ShardEventItem[] = [];
+  readonly #released: FleetItem<Shard>[] = [];
   #shards: readonly Shard[];
   /** The merged stream's next item, kept while a reshard may wake the loop first. */
-  #pendingNext: Promise<ShardEventItem | null> | null = null;
+  #pendingNext: Promise<FleetItem<Shard> | null> | null = null;
   #wake: (() => void) | null = null;
 
   private constructor(config: ShardConfig & { queue: Queue }, restUrl: string, shards: Shard[], options: ShardFleetOptions) {
     this.#config = config;
     this.#restUrl = restUrl;
     this.#shards = shards;
-    this.#stream = new ShardEventStream(shards);
+    this.#members = new Set(shards);
+    this.#partial = shards.length !== (shards[0]?.id.total ?? 0);
     const logger = config.logger?.child({ component: 'ShardFleet' }) ?? null;
-    this.#resharder = new Resharder(this.#host(), EVENT_ITEMS, resolveReshardOptions(options.reshard), logger, options.onReshard ?? null);
+    this.#resharder = new Resharder(this.#host(), fleetItems<Shard>(), resolveReshardOptions(options.reshard), logger, options.onReshard ?? null);
   }
 
   /**
@@ -107,7 +110,8 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
     resolveReshardOptions(options.reshard);
     const { restUrl: askedUrl = DISCORD_REST, ...given } = options.config;
     const restUrl = checkedRestUrl(askedUrl, resolveShardConfig(given).allowInsecureUrls);
-    let total = options.shards;
+    const asked = options.shards;
+    let total = typeof asked === 'object' ? asked.total : asked;
     if (total !== undefined && (!Number.isInteger(total) || total < 1)) throw new ConfigError('shards', `must be an integer of at least 1, got ${String(total)}`);
     let config = given;
     if (total === undefined || given.queue === undefined) {
@@ -117,7 +121,8 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
       config = { gatewayUrl: info.url, ...given, queue: given.queue ?? new InMemoryQueue(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total) };
     }
     const withQueue = config as ShardConfig & { queue: Queue };
-    return new ShardFleet(withQueue, restUrl, buildSet(withQueue, total, options.sessions), options);
+    const range = typeof asked === 'object' ? { start: asked.start ?? 0, end: asked.end ?? total } : { start: 0, end: total };
+    return new ShardFleet(withQueue, restUrl, buildSet(withQueue, total, range, options.sessions), options);
   }
 
   /** The shards serving now (the old set until a reshard switches). */
@@ -155,6 +160,7 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
    * console.log(`${report.from} → ${report.to} shards; switched after ${report.switchAfter} ms`);
    */
   reshard(total?: number): Promise<ReshardReport> {
+    if (this.#partial) return Promise.reject(new ReshardError('Partial', `this fleet runs ${this.#shards.length} of the bot's ${this.total} shards: a fleet that holds only part of the bot cannot reshard it alone`));
     return this.#resharder.reshard(total);
   }
 
@@ -162,15 +168,54 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
    * The next item of any shard, or null once the fleet is closed and drained. Breaking out
    * of a loop over the fleet does not close it.
    */
-  async next(): Promise<ShardEventItem | null> {
+  next(): Promise<ShardEventItem | null> {
+    return this.#nextOf(this.#read('events')) as Promise<ShardEventItem | null>;
+  }
+
+  /**
+   * The same stream as messages, unparsed: each shard's wanted messages as
+   * `nextWantedMessage` yields them (for forwarding events elsewhere, where they are parsed
+   * once). Read the fleet one way: this or its events.
+   *
+   * @throws Error (from the iterator) when the fleet is already read as events.
+   * @example
+   * for await (const { shard, message } of fleet.messages()) {
+   *   if (message.type === 'text') forward(shard.id.number, message.text);
+   * }
+   */
+  messages(): AsyncIterableIterator<ShardMessageItem> {
+    const iterator: AsyncIterableIterator<ShardMessageItem> = {
+      next: async () => {
+        const item = (await this.#nextOf(this.#read('messages'))) as ShardMessageItem | null;
+        return item === null ? { value: undefined, done: true } : { value: item, done: false };
+      },
+      return: () => Promise.resolve({ value: undefined, done: true }),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** The merged stream, made on the first read in the way that read asks for. */
+  #read(mode: 'events' | 'messages'): Merged {
+    const stream = this.#stream;
+    if (stream !== null) {
+      if ((stream instanceof ShardEventStream) !== (mode === 'events')) throw new Error(`this ShardFleet is read as ${mode === 'events' ? 'messages' : 'events'}: read a fleet one way`);
+      return stream;
+    }
+    const members = [...this.#members];
+    this.#stream = mode === 'events' ? new ShardEventStream(members) : new ShardMessageStream(members, { wantedOnly: true });
+    return this.#stream;
+  }
+
+  async #nextOf(stream: Merged): Promise<FleetItem<Shard> | null> {
     for (;;) {
       if (this.#released.length === 0) {
-        if (!this.#resharder.active && this.#pendingNext === null) return this.#stream.next(); // no reshard: the plain merged stream
+        if (!this.#resharder.active && this.#pendingNext === null) return stream.next(); // no reshard: the plain merged stream
         this.#released.push(...this.#resharder.released());
       }
       const released = this.#released.shift();
       if (released !== undefined) return released;
-      this.#pendingNext ??= this.#stream.next();
+      this.#pendingNext ??= stream.next();
       const woken = new Promise<undefined>((resolve) => (this.#wake = () => resolve(undefined)));
       const item = await Promise.race([this.#pendingNext, woken]);
       if (item === undefined) continue;
@@ -187,9 +232,9 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
 
   /** What the resharder may do with this fleet's shards. */
   #host(): ReshardHost<Shard> {
-    const stream = this.#stream;
+    // A closed shard leaves the stream once what it held was read; never read, it holds nothing for the loop.
     const left = (shards: readonly Shard[]): boolean => {
-      const members = new Set(stream.shards);
+      const members = new Set(this.#stream?.shards ?? []);
       return shards.every((shard) => !members.has(shard));
     };
     return {
@@ -198,16 +243,25 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
       total: () => this.total,
       gatewayBot: () => gatewayBot(this.#config, this.#restUrl),
       startSet: (total) => {
-        const shards = buildSet(this.#config, total);
-        for (const shard of shards) stream.add(shard);
+        const shards = buildSet(this.#config, total, { start: 0, end: total });
+        for (const shard of shards) {
+          this.#members.add(shard);
+          this.#stream?.add(shard);
+        }
         return Promise.resolve(shards);
       },
       switched: (shards) => (this.#shards = shards),
       caughtUp: (shards) => shards.every(caughtUp),
-      closeSet: async (shards) => void (await closeAll(shards, CloseFrame.NORMAL)),
+      closeSet: async (shards) => {
+        for (const shard of shards) this.#members.delete(shard);
+        await closeAll(shards, CloseFrame.NORMAL);
+      },
       drained: left,
       discardSet: async (shards) => {
-        for (const shard of shards) stream.remove(shard);
+        for (const shard of shards) {
+          this.#members.delete(shard);
+          this.#stream?.remove(shard);
+        }
         await closeAll(shards, CloseFrame.NORMAL);
       },
       wake: () => {
@@ -245,9 +299,9 @@ function gatewayBot(config: ShardConfig, restUrl: string): Promise<APIGatewayBot
   return fetchGatewayBot(restUrl, resolved.token.reveal(), { userAgent: resolved.userAgent });
 }
 
-/** The shards of a set of `total`, all sharing the config's queue. */
-function buildSet(config: ShardConfig & { queue: Queue }, total: number, sessions?: ReadonlyMap<number, Session>): Shard[] {
-  const plans = planRange({ start: 0, end: total }, total, config, sessions === undefined ? undefined : resumeSessions(sessions));
+/** Shards [start, end) of `total`, all sharing the config's queue. */
+function buildSet(config: ShardConfig & { queue: Queue }, total: number, range: { start: number; end: number }, sessions?: ReadonlyMap<number, Session>): Shard[] {
+  const plans = planRange(range, total, config, sessions === undefined ? undefined : resumeSessions(sessions));
   return plans.map(({ id, config: planned }) => new Shard(id, planned));
 }
 

@@ -12,6 +12,8 @@ import { shardConfigToData } from '../config-data.js';
 import { fetchGatewayBot } from '../fleet/gateway-bot.js';
 import { checkedRestUrl, planRange, planRecommended } from '../fleet/plan.js';
 import type { RecommendedConfig } from '../fleet/plan.js';
+import { fleetItems } from '../fleet/reshard-items.js';
+import type { FleetItem } from '../fleet/reshard-items.js';
 import { Resharder } from '../fleet/resharder.js';
 import type { ReshardHost } from '../fleet/resharder.js';
 import { ReshardError, resolveReshardOptions } from '../fleet/resharding.js';
@@ -35,8 +37,6 @@ import { WorkerShardHandle } from './handle.js';
 import type { ShardReport } from './handle.js';
 import type { CrossedError, CrossedItem, FleetMessage, WorkerInit, WorkerMessage } from './protocol.js';
 import { startWorker } from './spawn.js';
-import { FLEET_ITEMS } from './reshard-items.js';
-import type { FleetItem } from './reshard-items.js';
 
 /** Which shards a WorkerFleet runs. */
 export type WorkerFleetShards = { readonly total: number; readonly start?: number; readonly end?: number } | { readonly recommended: true };
@@ -259,16 +259,16 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   #identifyWaitsRecorded = 0;
   /** Made once the stored sessions are loaded: a fleet whose load failed must not overwrite them. */
   #saver: SessionSaver | null = null;
-  readonly #resharder: Resharder<WorkerShardHandle, FleetItem>;
+  readonly #resharder: Resharder<WorkerShardHandle, FleetItem<WorkerShardHandle>>;
   /** The new set, on its own workers, from the start of a reshard; after the switch, the fleet that serves. */
   #successor: WorkerFleet | null = null;
   #switched = false;
   /** This fleet's own stream ended after a reshard closed it: only the successor is read. */
   #ownDone = false;
   #successorDone = false;
-  readonly #released: FleetItem[] = [];
-  #pendingOwn: Promise<IteratorResult<FleetItem, undefined>> | null = null;
-  #pendingSuccessor: Promise<IteratorResult<FleetItem, undefined>> | null = null;
+  readonly #released: FleetItem<WorkerShardHandle>[] = [];
+  #pendingOwn: Promise<IteratorResult<FleetItem<WorkerShardHandle>, undefined>> | null = null;
+  #pendingSuccessor: Promise<IteratorResult<FleetItem<WorkerShardHandle>, undefined>> | null = null;
   #wakeRouted: (() => void) | null = null;
 
   /**
@@ -296,7 +296,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     }
     if (options.module !== undefined && !URL.canParse(options.module.toString())) throw new ConfigError('module', `must be a URL (new URL('./handler.js', import.meta.url)), got ${String(options.module)}`);
     this.#crossing = shardConfig;
-    this.#resharder = new Resharder(this.#reshardHost(), FLEET_ITEMS, resolveReshardOptions(options.reshard), this.#logger, options.onReshard ?? null);
+    this.#resharder = new Resharder(this.#reshardHost(), fleetItems<WorkerShardHandle>(), resolveReshardOptions(options.reshard), this.#logger, options.onReshard ?? null);
     this.#started = this.#start().catch((error: unknown) => {
       this.#startError = error instanceof Error ? error : new Error(String(error));
       this.#wakeLoop();
@@ -737,7 +737,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * While resharding (and after, as the successor serves): this fleet's items and the new
    * set's, through the reshard's routing; released items first.
    */
-  async #nextRouted<T extends FleetItem>(shape: ItemShape<T>, pull: (fleet: WorkerFleet) => Promise<IteratorResult<T, undefined>>): Promise<IteratorResult<T, undefined>> {
+  async #nextRouted<T extends FleetItem<WorkerShardHandle>>(shape: ItemShape<T>, pull: (fleet: WorkerFleet) => Promise<IteratorResult<T, undefined>>): Promise<IteratorResult<T, undefined>> {
     for (;;) {
       if (this.#released.length === 0) this.#released.push(...this.#resharder.released());
       const released = this.#released.shift();

@@ -8,6 +8,7 @@ import type { ReshardReport } from '../../src/fleet/resharding.js';
 import { ShardFleet } from '../../src/fleet/shard-fleet.js';
 import type { ShardFleetOptions } from '../../src/fleet/shard-fleet.js';
 import { Registry } from 'prom-client';
+import { peekPayload } from '../../src/codec/peek.js';
 import { collectMetrics } from '../../src/metrics/index.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import type { FakeGateway } from '../../src/testing/index.js';
@@ -23,7 +24,7 @@ afterEach(async () => {
 });
 
 /** A fleet on `g`, read in the background; every dispatch it hands out is kept. */
-async function readFleet(g: FakeGateway, options: Partial<ShardFleetOptions> = {}, identifyEvery = 0): Promise<{ fleet: ShardFleet; delivered: Delivered[]; done: Promise<void> }> {
+async function readFleet(g: FakeGateway, options: Partial<ShardFleetOptions> = {}, identifyEvery = 0, as: 'events' | 'messages' = 'events'): Promise<{ fleet: ShardFleet; delivered: Delivered[]; done: Promise<void> }> {
   const fleet = await ShardFleet.start({
     config: { token: 'test-token', intents: 513, gatewayUrl: g.url, restUrl: g.restUrl, queue: new InMemoryQueue(1, 1000, 86_400_000, 1000, { intervalMs: identifyEvery }) },
     shards: g.options.shards,
@@ -32,6 +33,13 @@ async function readFleet(g: FakeGateway, options: Partial<ShardFleetOptions> = {
   fleets.push(fleet);
   const delivered: Delivered[] = [];
   const done = (async () => {
+    if (as === 'messages') {
+      for await (const { shard, message } of fleet.messages()) {
+        const head = message.type === 'text' ? peekPayload(message.text) : null;
+        if (head?.op === GatewayOpcodes.Dispatch) delivered.push({ total: shard.id.total, shard: shard.id.number, s: head.s as number, t: head.t as string, at: performance.now() });
+      }
+      return;
+    }
     for await (const { shard, event } of fleet) {
       if (event.op === GatewayOpcodes.Dispatch) delivered.push({ total: shard.id.total, shard: shard.id.number, s: event.s, t: event.t, at: performance.now() });
     }
@@ -53,6 +61,16 @@ describe('ShardFleet.reshard', () => {
     await done;
   }, 90_000);
 
+  it('read as messages (as gloaming run reads it): the same proof', async () => {
+    const g = await start({ shards: 4, rate: 25 });
+    const { fleet, delivered, done } = await readFleet(g, {}, 400, 'messages');
+    await until(() => fleet.shards.every((shard) => shard.state.kind === 'Active') && delivered.length > 200, 15_000);
+    console.log(`ShardFleet.messages reshard ${await proveReshard(g, delivered, () => fleet.reshard(8))}`);
+    expect(() => fleet.next()).toThrow(/read as messages: read a fleet one way/);
+    await fleet.close();
+    await done;
+  }, 90_000);
+
   it('refuses up front, changing nothing, when the daily budget cannot cover the new set; and names the other refusals', async () => {
     const g = await start({ shards: 4, sessionStartLimit: 6, rate: 0 });
     const { fleet } = await readFleet(g);
@@ -64,6 +82,10 @@ describe('ShardFleet.reshard', () => {
     expect(fleet.resharding).toBeNull();
     await expect(fleet.reshard(4)).rejects.toMatchObject({ kind: 'Unchanged' });
     await expect(fleet.reshard(0)).rejects.toThrow(/at least 1, got 0/);
+    const part = await ShardFleet.start({ config: { token: 't', intents: 513, gatewayUrl: g.url, restUrl: g.restUrl, queue: new InMemoryQueue(4) }, shards: { total: 4, start: 0, end: 2 } });
+    fleets.push(part);
+    expect(part.shards.map((shard) => shard.id.toString())).toEqual(['[0, 4]', '[1, 4]']);
+    await expect(part.reshard(8)).rejects.toMatchObject({ kind: 'Partial' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(g.log.ofType('identify')).toHaveLength(4);
   }, 30_000);

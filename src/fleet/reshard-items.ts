@@ -1,16 +1,16 @@
 /**
- * How a reshard of a WorkerFleet reads its items: events (parsed on the main thread) or
- * messages (the JSON text the worker received), whichever way the loop reads the fleet.
+ * How a reshard reads a fleet's items: events (parsed) or messages (the JSON text as
+ * received), whichever way the loop reads the fleet — local shards or worker handles alike.
  */
 import { GatewayOpcodes } from 'discord-api-types/v10';
 import { dispatchData } from '../codec/dispatch-data.js';
 import { peekPayload } from '../codec/peek.js';
-import type { ReshardItems } from '../fleet/resharding.js';
-import type { WorkerShardHandle } from './handle.js';
-import type { WorkerFleetItem, WorkerFleetMessageItem } from './worker-fleet.js';
+import type { ShardEvent, ShardMessage } from '../shard/events.js';
+import type { ShardId } from '../shard/shard-id.js';
+import type { ReshardItems } from './resharding.js';
 
-/** An item of a WorkerFleet, read either way. */
-export type FleetItem = WorkerFleetItem | WorkerFleetMessageItem;
+/** An item of a fleet of shards (or handles) `S`, read either way. */
+export type FleetItem<S> = { readonly shard: S; readonly event: ShardEvent } | { readonly shard: S; readonly message: ShardMessage };
 
 const DISPATCH: number = GatewayOpcodes.Dispatch;
 
@@ -35,7 +35,7 @@ function parsedData(text: string): unknown {
 }
 
 /** @internal */
-export const FLEET_ITEMS: ReshardItems<WorkerShardHandle, FleetItem> = {
+export const FLEET_ITEMS: ReshardItems<{ readonly id: ShardId }, FleetItem<{ readonly id: ShardId }>> = {
   shard: (item) => item.shard,
   number: (shard) => shard.id.number,
   t: (item) => {
@@ -55,3 +55,6 @@ export const FLEET_ITEMS: ReshardItems<WorkerShardHandle, FleetItem> = {
     return item.message.type === 'error' && item.message.error.kind === 'FatallyClosed' ? item.message.error : null;
   },
 };
+
+/** {@link FLEET_ITEMS} for a fleet's own shard type. @internal */
+export const fleetItems = <S extends { readonly id: ShardId }>(): ReshardItems<S, FleetItem<S>> => FLEET_ITEMS as ReshardItems<S, FleetItem<S>>;
