@@ -32,6 +32,8 @@ const RUN_FLAGS = {
   'identify-interval': { type: 'string' },
   'application-id': { type: 'string' },
   'log-level': { type: 'string' },
+  'reshard-interval': { type: 'string' },
+  'reshard-threshold': { type: 'string' },
 } as const;
 
 export const RUN_USAGE = `usage: gloaming run [options]
@@ -53,6 +55,11 @@ sessions; the next start resumes. Needs ioredis (npm install ioredis).
   --identify-interval MS spacing of identifies per bucket (default 5250)
   --prefix P  --cap N    the bus's key prefix (gloaming:bus:) and entries kept per stream (100000)
   --application-id ID    scopes the sessions in Redis (default: from the token)
+  --reshard-interval MS  ask /gateway/bot this often and reshard, without downtime, when it
+                         recommends more shards (a service of all the shards only); SIGUSR2
+                         reshards to the recommended count now
+  --reshard-threshold F  reshard only when the recommendation exceeds the count by this
+                         fraction (default 0)
   --metrics HOST:PORT    serve /metrics and /healthz
   --log-level L          trace … fatal or silent (default info): JSON lines on stderr
   --config FILE          a JSON object of these options by name ("redis", "shards", …, and "token")
@@ -135,8 +142,17 @@ export function runOptions(args: string[], env: NodeJS.ProcessEnv): { service: O
     ...optional('maxConcurrency', integer('max-concurrency')),
     ...optional('identifyIntervalMs', milliseconds('identify-interval')),
     ...optional('applicationId', get('application-id')),
+    ...reshardOptions(milliseconds('reshard-interval'), get('reshard-threshold')),
   };
   return { service, metrics: metricsAddress(get('metrics')), logLevel: get('log-level') ?? 'info' };
+}
+
+/** `--reshard-interval` and `--reshard-threshold` as the service's reshard options. */
+function reshardOptions(interval: number | undefined, threshold: string | undefined): Pick<GatewayServiceOptions, 'reshard'> {
+  if (threshold !== undefined && !/^\d+(\.\d+)?$/.test(threshold)) throw new UsageError(`--reshard-threshold must be a non-negative number (a fraction: 0.2 is 20% more), got ${JSON.stringify(threshold)}`);
+  if (interval !== undefined && interval < 1_000) throw new UsageError(`--reshard-interval must be at least 1000 ms, got ${interval}`);
+  if (interval === undefined && threshold === undefined) return {};
+  return { reshard: { checkInterval: interval ?? null, ...(threshold === undefined ? {} : { threshold: Number(threshold) }) } };
 }
 
 function readConfig(path: string): Record<string, unknown> {
@@ -166,7 +182,7 @@ export async function runCommand(args: string[]): Promise<void> {
   const { GatewayService } = await import('../service/service.js');
   let service: Awaited<ReturnType<typeof GatewayService.start>>;
   try {
-    service = await GatewayService.start({ ...options, logger });
+    service = await GatewayService.start({ ...options, logger, onReshard: (report) => say({ type: 'resharded', ...report }) });
   } catch (error) {
     if (error instanceof RangeError || error instanceof TypeError) throw error; // option errors: exit 2
     process.stderr.write(`gloaming run: ${(error as Error).message}\n`);
@@ -180,7 +196,14 @@ export async function runCommand(args: string[]): Promise<void> {
     clearInterval(watch);
     say({ type: 'active', shards: service.shardIds.length });
   }, 100);
+  const started = service;
+  const reshardNow = (): void => {
+    say({ type: 'resharding' });
+    started.reshard().catch((error: unknown) => say({ type: 'reshard-refused', reason: (error as Error).message }));
+  };
+  process.on('SIGUSR2', reshardNow);
   const failure = await Promise.race([service.done, untilStopped().then(() => null)]);
+  process.off('SIGUSR2', reshardNow);
   clearInterval(watch);
   await service.stop();
   await server?.close();

@@ -11,11 +11,12 @@ import type { Redis as RedisClient } from 'ioredis';
 import { dispatchData } from '../codec/dispatch-data.js';
 import type { DispatchEventName } from '../codec/event-types.js';
 import { peekPayload } from '../codec/peek.js';
-import { closeAll, createRange } from '../fleet/create.js';
 import { fetchGatewayBot } from '../fleet/gateway-bot.js';
-import { ShardMessageStream } from '../fleet/merged-stream.js';
-import { resumeSessions } from '../fleet/sessions.js';
+import type { RecommendedConfig } from '../fleet/plan.js';
+import type { ReshardOptions, ReshardReport } from '../fleet/resharding.js';
+import { ShardFleet } from '../fleet/shard-fleet.js';
 import type { Logger } from '../observability/logger.js';
+import { errorFields } from '../observability/logger.js';
 import { CommandRelay } from '../redis/command-relay.js';
 import { redisConnection } from '../redis/connection.js';
 import { DEFAULT_BUS_PREFIX, busKeys } from '../redis/event-bus.js';
@@ -24,7 +25,7 @@ import { RedisQueue } from '../redis/redis-queue.js';
 import { RedisSessionStore, applicationIdOf } from '../redis/session-store.js';
 import { DEFAULT_SAVE_INTERVAL_MS, SessionSaver } from '../sessions/saver.js';
 import { CloseFrame } from '../shard/close-codes.js';
-import type { ShardError } from '../shard/errors.js';
+import { ShardError } from '../shard/errors.js';
 import type { ShardMessage } from '../shard/events.js';
 import { Session } from '../shard/session.js';
 import type { ShardId } from '../shard/shard-id.js';
@@ -32,6 +33,7 @@ import type { Shard } from '../shard/shard.js';
 import { WorkerFleet } from '../workers/worker-fleet.js';
 
 const DISPATCH: number = GatewayOpcodes.Dispatch;
+const DISCORD_REST = 'https://discord.com/api/v10';
 /** How often the sessions as far as published are handed to the saver. */
 const CHECKPOINT_MS = 1_000;
 /** How long start waits for Redis to answer. */
@@ -69,25 +71,39 @@ export interface GatewayServiceOptions {
   readonly applicationId?: string;
   /** Allow ws:// and http:// URLs (simulators on loopback). */
   readonly allowInsecureUrls?: boolean;
+  /**
+   * How the service reshards (only one that runs all of the bot's shards can): with
+   * `checkInterval`, on its own when `/gateway/bot` recommends more shards; else when
+   * `reshard()` is called (`gloaming run`: SIGUSR2).
+   */
+  readonly reshard?: ReshardOptions;
+  /** Called after each reshard, once the bus, the command streams and the sessions follow the new set. */
+  readonly onReshard?: (report: ReshardReport) => void;
   readonly logger?: Logger | null;
 }
 
-/** The session of a shard as far as this service has seen it. */
+/** The session of a shard as far as this service has published it. */
 interface Tracked {
   id: string;
   sequence: number;
   resumeUrl: string | null;
+  /** The shard total of the set it belongs to (two sets run while resharding). */
+  total: number;
 }
 
-/** The shards, however they are hosted. */
+/** The shards, however they are hosted: a ShardFleet or a WorkerFleet, both of which reshard. */
 interface HostedShards {
-  readonly ids: readonly number[];
+  /** The shards serving now. */
+  ids(): readonly number[];
+  /** The shard total serving now. */
+  total(): number;
   /** Each shard's wanted messages, unparsed. */
-  readonly items: AsyncIterable<{ readonly shard: { readonly id: ShardId }; readonly message: ShardMessage }>;
-  /** What metrics read: the local shards or the worker fleet. */
-  readonly target: Shard[] | WorkerFleet;
+  readonly items: AsyncIterable<{ readonly shard: { readonly id: ShardId; readonly session: Session | null }; readonly message: ShardMessage }>;
+  /** What metrics read. */
+  readonly target: ShardFleet | WorkerFleet;
   send(shard: number, json: string): Promise<void>;
   states(): string[];
+  reshard(total?: number): Promise<ReshardReport>;
   close(frame: CloseFrame): Promise<unknown>;
 }
 
@@ -107,7 +123,8 @@ export class GatewayService {
   readonly #queue: RedisQueue;
   readonly #saver: SessionSaver;
   readonly #publisher: EventPublisher<Map<number, Session>>;
-  readonly #relay: CommandRelay;
+  readonly #options: GatewayServiceOptions;
+  #relay: CommandRelay;
   readonly #wanted: ReadonlySet<string> | null;
   readonly #logger: Logger | null;
   readonly #tracked = new Map<number, Tracked>();
@@ -118,18 +135,21 @@ export class GatewayService {
   #failure: ShardError | null = null;
   /** Resolves once the service stopped: with null after `stop()`, with the error after a fatal close. */
   readonly done: Promise<ShardError | null>;
-  /** The shard total (of every service of the bot, not only this one). */
-  readonly total: number;
 
-  private constructor(options: GatewayServiceOptions, parts: { client: RedisClient; shards: HostedShards; queue: RedisQueue; store: RedisSessionStore; total: number; stored: Map<number, Session> }) {
+  private constructor(
+    options: GatewayServiceOptions,
+    parts: { client: RedisClient; shards: HostedShards; queue: RedisQueue; store: RedisSessionStore; stored: Map<number, Session>; hooks: ServiceHooks },
+  ) {
+    this.#options = options;
     this.#client = parts.client;
     this.#shards = parts.shards;
     this.#queue = parts.queue;
-    this.total = parts.total;
+    parts.hooks.resharded = (report) => this.#resharded(report);
     const logger = options.logger ?? null;
     this.#logger = logger;
     this.#wanted = options.events === undefined || options.events === null ? null : new Set(options.events);
-    for (const [id, session] of parts.stored) if (parts.shards.ids.includes(id)) this.#tracked.set(id, { id: session.id, sequence: session.sequence, resumeUrl: session.resumeUrl });
+    const total = parts.shards.total();
+    for (const [id, session] of parts.stored) if (parts.shards.ids().includes(id)) this.#tracked.set(id, { id: session.id, sequence: session.sequence, resumeUrl: session.resumeUrl, total });
     this.#saver = new SessionSaver(parts.store, DEFAULT_SAVE_INTERVAL_MS, logger);
     const saved = new Map<number, string>([...this.#tracked].map(([id, tracked]) => [id, tracked.id]));
     this.#publisher = new EventPublisher({ redis: parts.client, prefix: options.prefix, cap: options.cap, logger }, (sessions) => {
@@ -139,7 +159,7 @@ export class GatewayService {
         saved.set(id, session.id);
       }
     });
-    this.#relay = new CommandRelay({ redis: parts.client, prefix: options.prefix, logger }, parts.shards.ids, (shard, json) => parts.shards.send(shard, json));
+    this.#relay = this.#commandRelay();
     this.#checkpoints = setInterval(() => this.#checkpoint(), CHECKPOINT_MS);
     this.#pumped = this.#pump();
     this.done = this.#pumped.then(async () => {
@@ -169,7 +189,7 @@ export class GatewayService {
     let { total, gatewayUrl } = options;
     let limits: APIGatewayBotInfo['session_start_limit'] | undefined;
     if (total === undefined || gatewayUrl === undefined) {
-      const info = await fetchGatewayBot(options.restUrl ?? 'https://discord.com/api/v10', options.token);
+      const info = await fetchGatewayBot(options.restUrl ?? DISCORD_REST, options.token);
       total ??= info.shards;
       gatewayUrl ??= info.url;
       limits = info.session_start_limit;
@@ -178,8 +198,15 @@ export class GatewayService {
     const queue = new RedisQueue({ redis: client, maxConcurrency: limits?.max_concurrency ?? options.maxConcurrency ?? 1, ...(options.identifyIntervalMs === undefined ? {} : { intervalMs: options.identifyIntervalMs }), ...(options.logger ? { logger: options.logger } : {}) });
     if (limits !== undefined) await queue.update(limits.max_concurrency, limits.remaining, limits.reset_after, limits.total);
     const store = new RedisSessionStore({ redis: client, ...(options.applicationId === undefined ? { applicationId: applicationIdOf(options.token) } : { applicationId: options.applicationId }) });
-    const stored = await store.load();
-    await client.set(busKeys(options.prefix ?? DEFAULT_BUS_PREFIX).total, String(total));
+    let stored = await store.load();
+    const totalKey = busKeys(options.prefix ?? DEFAULT_BUS_PREFIX).total;
+    const storedTotal = await client.get(totalKey);
+    if (stored.size > 0 && storedTotal !== null && Number(storedTotal) !== total) {
+      // Sessions of another shard count cover other guilds: resuming one as this shard would mix them up.
+      options.logger?.warn({ storedTotal: Number(storedTotal), total }, 'the stored sessions are of another shard total: identifying instead of resuming');
+      stored = new Map();
+    }
+    await client.set(totalKey, String(total));
     const config = {
       token: options.token,
       intents: options.intents,
@@ -189,18 +216,69 @@ export class GatewayService {
       ...(options.allowInsecureUrls === undefined ? {} : { allowInsecureUrls: options.allowInsecureUrls }),
       ...(options.logger ? { logger: options.logger } : {}),
     };
-    const shards = options.workers ? workerShards(options.workers, total, start, end, config, queue, stored) : localShards(total, start, end, { ...config, queue }, stored);
-    return new GatewayService(options, { client, shards, queue, store, total, stored });
+    const hooks: ServiceHooks = { resharded: () => undefined };
+    const fleetOptions = { total, start, end, config: { ...config, restUrl: options.restUrl ?? DISCORD_REST }, queue, stored, reshard: options.reshard, onReshard: (report: ReshardReport) => hooks.resharded(report) };
+    const shards = options.workers ? workerShards(options.workers, fleetOptions) : await localShards(fleetOptions);
+    return new GatewayService(options, { client, shards, queue, store, stored, hooks });
   }
 
   /** The shards this service runs. */
   get shardIds(): readonly number[] {
-    return this.#shards.ids;
+    return this.#shards.ids();
   }
 
-  /** What `serveMetrics` reads: the local shards, or the worker fleet. */
-  get metricsTarget(): Shard[] | WorkerFleet {
+  /** The shard total (of every service of the bot, not only this one). */
+  get total(): number {
+    return this.#shards.total();
+  }
+
+  /** What `serveMetrics` reads: the fleet of local shards, or the worker fleet. */
+  get metricsTarget(): ShardFleet | WorkerFleet {
     return this.#shards.target;
+  }
+
+  /**
+   * Moves the bot to `total` shards (default: what `/gateway/bot` recommends) without
+   * stopping: the new set identifies through the Redis queue while the old one publishes,
+   * and each event is published once across the switch (see `ShardFleet.reshard`). Then the
+   * bus's shard total, the command streams listened to and the stored sessions follow the
+   * new set. Only a service that runs all of the bot's shards can reshard.
+   *
+   * @throws ReshardError (`Partial` for a service of a range or a cluster; `Budget`,
+   *   `Unchanged`, `InProgress`, `NewSetFailed`, `Closed`), GatewayBotError.
+   * @example
+   * process.on('SIGUSR2', () => void service.reshard().catch(console.error));
+   */
+  reshard(total?: number): Promise<ReshardReport> {
+    return this.#shards.reshard(total);
+  }
+
+  /** After a reshard: the bus's total, the command streams and the saved sessions are the new set's. */
+  #resharded(report: ReshardReport): void {
+    const ids = new Set(this.#shards.ids());
+    for (const [id, tracked] of this.#tracked) {
+      if (tracked.total === report.to) continue;
+      this.#tracked.delete(id);
+      this.#moved.delete(id);
+      if (!ids.has(id)) this.#saver.changed(id, null, true); // a shard number the new set does not have
+    }
+    void this.#client.set(busKeys(this.#options.prefix ?? DEFAULT_BUS_PREFIX).total, String(report.to)).catch((error: unknown) => {
+      this.#logger?.error({ err: errorFields(error) }, 'the new shard total could not be written to Redis: consumers route commands by the old one');
+    });
+    const old = this.#relay;
+    this.#relay = this.#commandRelay();
+    void old.close();
+    this.#logger?.info({ ...report }, 'the service resharded');
+    try {
+      this.#options.onReshard?.(report);
+    } catch (error) {
+      this.#logger?.error({ err: errorFields(error) }, 'onReshard threw');
+    }
+  }
+
+  #commandRelay(): CommandRelay {
+    const shards = this.#shards;
+    return new CommandRelay({ redis: this.#client, prefix: this.#options.prefix, logger: this.#logger }, shards.ids(), (shard, json) => shards.send(shard, json));
   }
 
   /** Whether every shard is Active (connected and identified or resumed). */
@@ -239,7 +317,7 @@ export class GatewayService {
   async #pump(): Promise<void> {
     for await (const { shard, message } of this.#shards.items) {
       if (message.type === 'text') {
-        this.#dispatch(shard.id.number, message.text);
+        this.#dispatch(shard, message.text);
         if (this.#publisher.full) await this.#publisher.room();
       } else if (message.type === 'error' && message.error.kind === 'FatallyClosed' && this.#failure === null) {
         this.#failure = message.error;
@@ -253,7 +331,8 @@ export class GatewayService {
    * and a stringify: only READY, and payloads whose envelope is not in Discord's order, are
    * parsed here.
    */
-  #dispatch(id: number, text: string): void {
+  #dispatch(shard: { readonly id: ShardId; readonly session: Session | null }, text: string): void {
+    const id = shard.id.number;
     const head = peekPayload(text);
     if (head !== null && head.op !== DISPATCH) return;
     let data = head === null ? null : dispatchData(text);
@@ -266,13 +345,18 @@ export class GatewayService {
       data = JSON.stringify(payload.d);
     }
     if (typeof t !== 'string' || typeof s !== 'number') return; // not a dispatch any gateway sends
+    const total = shard.id.total;
     let tracked = this.#tracked.get(id);
     if (t === (GatewayDispatchEvents.Ready as string)) {
       const ready = JSON.parse(data) as GatewayReadyDispatchData;
-      tracked = { id: ready.session_id, sequence: s, resumeUrl: ready.resume_gateway_url ?? null };
+      tracked = { id: ready.session_id, sequence: s, resumeUrl: ready.resume_gateway_url ?? null, total };
       this.#tracked.set(id, tracked);
-    } else if (tracked === undefined) {
-      return; // a dispatch before any READY: no session to place it in (no gateway sends one)
+    } else if (tracked === undefined || tracked.total !== total) {
+      // The other set's shard of this number (resharding: the new set's READY is not handed out), or no READY yet.
+      const session = shard.session;
+      if (session === null) return; // a dispatch before any READY: no session to place it in (no gateway sends one)
+      tracked = { id: session.id, sequence: s, resumeUrl: session.resumeUrl, total };
+      this.#tracked.set(id, tracked);
     }
     tracked.sequence = s;
     this.#moved.add(id);
@@ -293,9 +377,11 @@ export class GatewayService {
   #checkpoint(): void {
     if (this.#moved.size === 0) return;
     const sessions = new Map<number, Session>();
+    const serving = this.#shards.total();
     for (const id of this.#moved) {
       const tracked = this.#tracked.get(id) as Tracked;
-      sessions.set(id, new Session(tracked.id, tracked.sequence, tracked.resumeUrl));
+      // While resharding the old set drains after the switch: only the serving set's sessions are kept.
+      if (tracked.total === serving) sessions.set(id, new Session(tracked.id, tracked.sequence, tracked.resumeUrl));
     }
     this.#moved.clear();
     this.#publisher.checkpoint(sessions);
@@ -320,30 +406,70 @@ export function shardRange(total: number, range?: readonly [number, number], clu
   return [start, end];
 }
 
-type ServiceShardConfig = Parameters<typeof createRange>[2];
+/** Lets the fleets, made before the service, reach it. */
+interface ServiceHooks {
+  resharded: (report: ReshardReport) => void;
+}
 
-function localShards(total: number, start: number, end: number, config: ServiceShardConfig, stored: ReadonlyMap<number, Session>): HostedShards {
-  const shards = createRange({ start, end }, total, config, resumeSessions(stored));
-  const byId = new Map(shards.map((shard) => [shard.id.number, shard]));
+/** What both ways of hosting the shards are made from. */
+interface FleetParts {
+  readonly total: number;
+  readonly start: number;
+  readonly end: number;
+  readonly config: RecommendedConfig;
+  readonly queue: RedisQueue;
+  readonly stored: ReadonlyMap<number, Session>;
+  readonly reshard: ReshardOptions | undefined;
+  readonly onReshard: (report: ReshardReport) => void;
+}
+
+async function localShards(parts: FleetParts): Promise<HostedShards> {
+  const fleet = await ShardFleet.start({
+    config: { ...parts.config, queue: parts.queue },
+    shards: { total: parts.total, start: parts.start, end: parts.end },
+    sessions: parts.stored,
+    ...(parts.reshard === undefined ? {} : { reshard: parts.reshard }),
+    onReshard: parts.onReshard,
+  });
+  const byId = (): Map<number, Shard> => new Map(fleet.shards.map((shard) => [shard.id.number, shard]));
   return {
-    ids: shards.map((shard) => shard.id.number),
-    items: new ShardMessageStream(shards.map((shard) => ({ id: shard.id, peekMessage: () => shard.peekWantedMessage(), nextMessage: () => shard.nextWantedMessage() }))),
-    target: shards,
-    send: (id, json) => (byId.get(id) as Shard).send(json),
-    states: () => shards.map((shard) => shard.state.kind),
-    close: (frame) => closeAll(shards, frame),
+    ids: () => fleet.shards.map((shard) => shard.id.number),
+    total: () => fleet.total,
+    items: fleet.messages(),
+    target: fleet,
+    send: async (id, json) => {
+      const shard = byId().get(id);
+      if (shard === undefined) throw new ShardError('SEND_AFTER_CLOSE', `shard ${id} is not one of the ${fleet.total} this service runs`);
+      await shard.send(json);
+    },
+    states: () => fleet.shards.map((shard) => shard.state.kind),
+    reshard: (total) => fleet.reshard(total),
+    close: (frame) => fleet.close(frame),
   };
 }
 
-function workerShards(workers: number, total: number, start: number, end: number, config: ServiceShardConfig, queue: RedisQueue, stored: ReadonlyMap<number, Session>): HostedShards {
-  const fleet = new WorkerFleet({ workers, shards: { total, start, end }, config, queue, sessions: stored });
-  const handles = [...fleet.shards.values()];
+function workerShards(workers: number, parts: FleetParts): HostedShards {
+  const fleet = new WorkerFleet({
+    workers,
+    shards: { total: parts.total, start: parts.start, end: parts.end },
+    config: parts.config,
+    queue: parts.queue,
+    sessions: parts.stored,
+    ...(parts.reshard === undefined ? {} : { reshard: parts.reshard }),
+    onReshard: parts.onReshard,
+  });
   return {
-    ids: handles.map((handle) => handle.id.number),
+    ids: () => [...fleet.shards.keys()],
+    total: () => fleet.total,
     items: fleet.messages(),
     target: fleet,
-    send: (id, json) => (fleet.shards.get(id) as NonNullable<ReturnType<typeof fleet.shards.get>>).send(json),
-    states: () => handles.map((handle) => handle.state.kind),
+    send: async (id, json) => {
+      const handle = fleet.shards.get(id);
+      if (handle === undefined) throw new ShardError('SEND_AFTER_CLOSE', `shard ${id} is not one of the ${fleet.total} this service runs`);
+      await handle.send(json);
+    },
+    states: () => [...fleet.shards.values()].map((handle) => handle.state.kind),
+    reshard: (total) => fleet.reshard(total),
     close: (frame) => fleet.close(frame),
   };
 }

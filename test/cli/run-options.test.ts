@@ -39,5 +39,13 @@ describe('gloaming run options', () => {
     expect(() => runOptions(['--redis', 'r', '--workers', '0'], env)).toThrow('--workers must be a positive integer');
     expect(() => runOptions(['--config', file('{not json')], env)).toThrow(/--config .*config-.*\.json: /);
     expect(() => runOptions(['--config', file({ redis: 'redis://x:1', shards: { from: 0 } })], env)).toThrow('"shards" must be a string or a number');
+    expect(() => runOptions(['--redis', 'r', '--reshard-interval', '10'], env)).toThrow('--reshard-interval must be at least 1000 ms, got 10');
+    expect(() => runOptions(['--redis', 'r', '--reshard-threshold', 'half'], env)).toThrow('--reshard-threshold must be a non-negative number (a fraction: 0.2 is 20% more), got "half"');
+  });
+
+  it('--reshard-interval and --reshard-threshold turn on automatic resharding', () => {
+    const env = { DISCORD_TOKEN: 't' };
+    expect(runOptions(['--redis', 'r', '--reshard-interval', '3600000', '--reshard-threshold', '0.2'], env).service.reshard).toEqual({ checkInterval: 3_600_000, threshold: 0.2 });
+    expect(runOptions(['--redis', 'r'], env).service.reshard).toBeUndefined();
   });
 });

@@ -2,14 +2,12 @@
 // a worker thread) and two consumer processes in one group, against a FakeGateway with chaos
 // (in this process, so its log holds every dispatch) and a private redis-server. A consumer
 // and a service are SIGKILLed mid-stream; the log and the consumers' output are the judges.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
-import { killHard } from '../support/processes.js';
+import { killHard, launcher } from '../support/processes.js';
 import { redisPerFile } from '../support/redis.js';
 import { until } from '../support/until.js';
 
@@ -18,28 +16,8 @@ const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const CONSUMER = fileURLToPath(new URL('./fixtures/consumer-process.ts', import.meta.url));
 const redis = redisPerFile();
 const start = startGateway({ identifyInterval: 0, guilds: 16, rate: 0, heartbeatInterval: 1_000 });
-const running = new Set<ChildProcess>();
-afterEach(() => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  running.clear();
-});
+const launch = launcher();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A child process whose stdout JSON lines are collected. */
-function launch(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; lines: Record<string, unknown>[]; stderr: () => string } {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  running.add(child);
-  const lines: Record<string, unknown>[] = [];
-  let rest = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    const parts = (rest + chunk.toString()).split('\n');
-    rest = parts.pop() ?? '';
-    for (const part of parts) if (part !== '') lines.push(JSON.parse(part) as Record<string, unknown>);
-  });
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return { child, lines, stderr: () => stderr };
-}
 
 function service(g: FakeGateway, shards: string, extra: string[] = []): ReturnType<typeof launch> {
   const args = [BIN, 'run', '--redis', redis.current.url, '--total', '16', '--shards', shards, '--workers', '1', '--gateway-url', g.url, '--max-concurrency', '16', '--identify-interval', '0', '--events', 'MESSAGE_CREATE', '--prefix', 'svc:', '--log-level', 'warn', ...extra];
