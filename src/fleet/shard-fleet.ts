@@ -44,6 +44,7 @@ export interface ShardFleetOptions {
   readonly shards?: number | { readonly total: number; readonly start?: number; readonly end?: number };
   /** Sessions to resume, by shard number (as `close(CloseFrame.RESUME)` returned them). */
   readonly sessions?: ReadonlyMap<number, Session>;
+  /** How `reshard()` and its automatic mode (`checkInterval`) work; every field has a default. */
   readonly reshard?: ReshardOptions;
   /** Called after each reshard finished (the old set closed), asked for or automatic. */
   readonly onReshard?: (report: ReshardReport) => void;

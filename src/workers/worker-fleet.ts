@@ -907,7 +907,13 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
         });
         this.#successor = successor;
         this.#successorDone = false;
-        await successor.ready();
+        try {
+          await successor.ready();
+        } catch (error) {
+          this.#successor = null; // it never ran: the fleet goes on as it was
+          await successor.close(CloseFrame.NORMAL);
+          throw error;
+        }
         return [...successor.shards.values()];
       },
       switched: () => (this.#switched = true),
