@@ -26,14 +26,15 @@ export {
   requestChannelInfo,
   requestGuildMembers,
   requestSoundboardSounds,
+  serializeCommand,
   updatePresence,
   updateVoiceState,
 } from './shard/commands.js';
 export type { GatewayCommand, PresenceInput } from './shard/commands.js';
 export { backoffDelay, decideReconnect, describeCause } from './shard/disconnect.js';
 export type { BackoffOptions, DisconnectCause, ReconnectDecision, ReconnectHistory } from './shard/disconnect.js';
-export { ConfigError } from './config.js';
-export type { ResolvedShardConfig, ShardConfig } from './config.js';
+export { ConfigError, Token, resolveShardConfig } from './config.js';
+export type { ResolvedBackoff, ResolvedShardConfig, ResolvedTimeouts, ShardConfig } from './config.js';
 export { shardConfigFromData, shardConfigToData } from './config-data.js';
 export type { ShardConfigData } from './config-data.js';
 export { InMemoryQueue } from './queue/in-memory-queue.js';
@@ -67,4 +68,4 @@ export type { WorkerFleetItem, WorkerFleetMessageItem, WorkerFleetOptions, Worke
 export { WorkerShardHandle } from './workers/handle.js';
 export type { WorkerModule } from './workers/module.js';
 export type { LatencySnapshot } from './workers/protocol.js';
-export type { EventSource, MessageSource, ShardEventItem, ShardMessageItem } from './fleet/merged-stream.js';
+export type { EventSource, MessageSource, ShardEventItem, ShardMessageItem, WantedMessageSource } from './fleet/merged-stream.js';

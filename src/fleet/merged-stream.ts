@@ -16,14 +16,18 @@ import type { ShardId } from '../shard/shard-id.js';
  */
 export interface EventSource {
   readonly id: ShardId;
+  /** The next event, left in place. */
   peekEvent(): Promise<ShardEvent>;
+  /** The next event, taken. */
   nextEvent(): Promise<ShardEvent>;
 }
 
 /** What a {@link ShardMessageStream} calls on a member, with the contract of {@link EventSource}. */
 export interface MessageSource {
   readonly id: ShardId;
+  /** The next message, left in place. */
   peekMessage(): Promise<ShardMessage>;
+  /** The next message, taken. */
   nextMessage(): Promise<ShardMessage>;
 }
 
@@ -164,6 +168,7 @@ class MergedShardStream<S, T, Item> implements AsyncIterable<Item> {
     return next === null ? null : this.#wrap(next.shard, next.value);
   }
 
+  /** Iterates until no shard is left; breaking out leaves the shards running. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Item, void, undefined> {
     for (let item = await this.next(); item !== null; item = await this.next()) yield item;
   }
@@ -193,7 +198,9 @@ export class ShardEventStream<S extends EventSource = Shard> extends MergedShard
 
 /** What a {@link ShardMessageStream} with `wantedOnly` calls on a member: a `Shard`'s wanted-message pair. */
 export interface WantedMessageSource extends MessageSource {
+  /** The next wanted message, left in place. */
   peekWantedMessage(): Promise<ShardMessage>;
+  /** The next wanted message, taken. */
   nextWantedMessage(): Promise<ShardMessage>;
 }
 

@@ -227,6 +227,7 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
     }
   }
 
+  /** Iterates the fleet's events until it is closed and drained; breaking out does not close it. */
   async *[Symbol.asyncIterator](): AsyncGenerator<ShardEventItem, void, undefined> {
     for (let item = await this.next(); item !== null; item = await this.next()) yield item;
   }

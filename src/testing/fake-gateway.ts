@@ -54,6 +54,7 @@ export interface ConnectionInfo {
 
 /** Stops a chaos schedule. */
 export interface ChaosHandle {
+  /** Stops drawing faults; those already applied stay applied. */
   stop(): void;
 }
 

@@ -5,7 +5,7 @@
 /// <reference types="node" preserve="true" />
 export { FakeGateway } from './fake-gateway.js';
 export type { ChaosHandle, ConnectionInfo, SessionInfo } from './fake-gateway.js';
-export type { FakeGatewayOptions, FakeGatewayPreset } from './options.js';
+export type { FakeGatewayOptions, FakeGatewayPreset, ResolvedOptions } from './options.js';
 export { DEFAULT_CHAOS_WEIGHTS, SESSION_ENDING_CLOSE_CODES, SURVIVABLE_CLOSE_CODES } from './faults.js';
 export type { ChaosOptions, Fault, FaultTarget, FaultType, RandomFaultType } from './faults.js';
 export { GatewayLog } from './log.js';
@@ -20,10 +20,14 @@ export type {
   IdentifyEntry,
   IdentifyRejectedEntry,
   LogEntry,
+  LogEntryOf,
+  NewLogEntry,
   ResumeEntry,
   ResumeRejectedEntry,
+  WorldEntry,
 } from './log.js';
-export type { SessionStartLimit } from './identify-limits.js';
+export { IdentifyLimits } from './identify-limits.js';
+export type { IdentifyVerdict, SessionStartLimit } from './identify-limits.js';
 export { zstdAvailable, ZLIB_SUFFIX } from './compression.js';
 export type { TransportCompression } from './compression.js';
 export { World } from './world.js';

@@ -132,7 +132,8 @@ export type LogEntry =
 /** A log entry without the fields the log fills in itself. */
 export type NewLogEntry = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'time'> : never) : never;
 
-type EntryOf<T extends LogEntry['type']> = Extract<LogEntry, { type: T }>;
+/** The log entry of one `type`. */
+export type LogEntryOf<T extends LogEntry['type']> = Extract<LogEntry, { type: T }>;
 
 /**
  * The simulator's observation log. Entries are appended in the order things happened;
@@ -166,8 +167,8 @@ export class GatewayLog extends EventEmitter<{ entry: [LogEntry] }> {
   }
 
   /** The entries of one type, typed accordingly. */
-  ofType<T extends LogEntry['type']>(type: T): EntryOf<T>[] {
-    return this.#entries.filter((entry): entry is EntryOf<T> => entry.type === type);
+  ofType<T extends LogEntry['type']>(type: T): LogEntryOf<T>[] {
+    return this.#entries.filter((entry): entry is LogEntryOf<T> => entry.type === type);
   }
 
   /** Sequence numbers of a session's dispatch entries in the order they were sent, replays included. */

@@ -845,7 +845,7 @@ export class World {
     return Array.from({ length: guild.voices }, (_, k) => snowflake(guild.stamp, guild.worker | (SLOT.voice + k)));
   }
 
-  /** @everyone (whose id is the guild's), the bot's managed role, then ordinary roles. */
+  /** `@everyone` (whose id is the guild's), the bot's managed role, then ordinary roles. */
   #roles(guild: Guild): APIRole[] {
     const roles = [role(guild.id, '@everyone', 0, EVERYONE_PERMISSIONS, 0), role(this.#roleId(guild, 0), this.bot.username,
       guild.roles, BOT_PERMISSIONS, 0, { bot_id: this.bot.id })];
