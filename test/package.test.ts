@@ -1,6 +1,7 @@
 // The package as a bot author installs it: packed from a fresh copy of the repository
 // (prepack builds it), installed into a new TypeScript project, typechecked strictly
-// without skipLibCheck against both entry points, run, and its bin started.
+// without skipLibCheck against every entry point (gloaming/redis against a real
+// redis-server), run, and its bin started.
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,10 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { redisPerFile } from './support/redis.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'gloaming-package-'));
+const redis = redisPerFile();
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const CONSUMER = `
@@ -19,6 +22,7 @@ import { CloseFrame, ConfigError, GatewayDispatchEvents, Intents, Session, Shard
 import type { ShardEvent } from 'gloaming';
 import { FakeGateway } from 'gloaming/testing';
 import { collectMetrics } from 'gloaming/metrics';
+import { GatewayConsumer, GatewayService } from 'gloaming/redis';
 import { Registry } from 'prom-client';
 
 const gateway = await FakeGateway.start({ guilds: 1 });
@@ -44,6 +48,19 @@ try {
 } catch (error) {
   if (error instanceof ConfigError) console.log(\`zstd \${error.message}\`);
 }
+// The service publishes through Redis; a consumer reads it back.
+const redis = process.env.REDIS_URL as string;
+const service = await GatewayService.start({ token: 'consumer-token', applicationId: '123456789012345678', intents: Intents.Guilds | Intents.GuildMessages, redis, total: 1, gatewayUrl: gateway.url, allowInsecureUrls: true, identifyIntervalMs: 0, events: ['MESSAGE_CREATE'] });
+const consumer = new GatewayConsumer({ redis, group: 'bot', consumer: 'c1', events: ['MESSAGE_CREATE'], from: '0' });
+while (!service.active) await new Promise((resolve) => setTimeout(resolve, 20));
+gateway.dispatch(0, 'MESSAGE_CREATE', { id: '1', channel_id: '2', guild_id: '3', content: 'over redis' });
+for await (const { event, ack } of consumer) {
+  await ack();
+  console.log(\`bus \${event.t === GatewayDispatchEvents.MessageCreate && event.d.content === 'over redis'}\`);
+  break;
+}
+await consumer.close();
+await service.stop();
 await gateway.close();
 `;
 
@@ -66,7 +83,8 @@ describe('the published package', () => {
     for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.d.ts', 'dist/metrics/index.d.ts', 'dist/cli/main.js']) {
       expect(entries).toContain(`package/${file}`);
     }
-    expect(entries.filter((entry) => entry.endsWith('.map') || entry.startsWith('package/src/'))).toEqual([]);
+    expect(entries.filter((entry) => entry.endsWith('.map') || /^package\/(src|test|bench|examples|docs)\//.test(entry) || entry.includes('fixtures'))).toEqual([]);
+    expect(entries).toContain('package/dist/redis/index.d.ts');
     const { stdout: latency } = await run('tar', ['-xzOf', tarball, 'package/dist/shard/latency.d.ts']);
     expect(latency).toContain('class Latency');
     expect(latency).not.toMatch(/\bsent\(|\backnowledged\(/); // @internal members
@@ -80,7 +98,7 @@ describe('the published package', () => {
     expect(stderr).toContain('> gloaming@');
   }, 120_000);
 
-  it('installs into a strict TypeScript 6 project that typechecks both entry points, runs, and has the bin', async () => {
+  it('installs into a strict TypeScript 6 project that typechecks every entry point, runs, and has the bin', async () => {
     expect(tarball).not.toBe('');
     const project = join(work, 'bot');
     mkdirSync(project);
@@ -90,16 +108,17 @@ describe('the published package', () => {
       JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, outDir: 'out' }, include: ['bot.ts'] }),
     );
     writeFileSync(join(project, 'bot.ts'), CONSUMER);
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--silent', tarball, 'prom-client@15.1.3', 'typescript@6.0.3', '@types/node@20.19.43'], { cwd: project });
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--silent', tarball, 'prom-client@15.1.3', 'ioredis@6.0.0', 'typescript@6.0.3', '@types/node@20.19.43'], { cwd: project });
     const compiled = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', '.'], { cwd: project }).catch((error: { stdout: string }) => error);
     expect('stdout' in compiled ? compiled.stdout : '').toBe('');
-    const { stdout } = await run(process.execPath, [join(project, 'out', 'bot.js')], { cwd: project });
+    const { stdout } = await run(process.execPath, [join(project, 'out', 'bot.js')], { cwd: project, env: { ...process.env, REDIS_URL: redis.current.url } });
     expect(stdout.split('\n')).toEqual([
       'ready true',
       'metrics true',
       'session true',
       'workers 2',
       expect.stringMatching(/^zstd .*zstd-napi.*not installed \(npm install zstd-napi\)/),
+      'bus true',
       '',
     ]);
     const help = await run(join(project, 'node_modules', '.bin', 'gloaming'), ['--help'], { cwd: project });
