@@ -14,7 +14,7 @@ const shards = await createRecommended({
   logger,
   ...(process.env.REST_URL ? { restUrl: process.env.REST_URL } : {}),
 });
-const server = await serveMetrics(shards, { host: '127.0.0.1', port: 9464 });
+const server = await serveMetrics(shards, { host: '127.0.0.1', port: Number(process.env.METRICS_PORT ?? 9464) });
 logger.info({ url: server.url }, 'metrics and health served');
 
 process.once('SIGINT', () => void server.close().then(() => closeAll(shards, CloseFrame.NORMAL)));

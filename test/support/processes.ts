@@ -13,35 +13,50 @@ export async function killHard(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** A child process started by {@link launcher}, its stdout read as JSON lines. */
+/** A child process started by {@link launcher}, its stdout read as JSON lines (or kept as text). */
 export interface Launched {
   readonly child: ChildProcess;
+  /** Each stdout line as JSON (empty when launched with `json: false`). */
   readonly lines: Record<string, unknown>[];
+  /** All of stdout so far. */
+  text(): string;
   stderr(): string;
 }
 
+/** How {@link launcher} starts a process. */
+export interface LaunchOptions {
+  readonly cwd?: string;
+  /** Whether stdout is JSON lines (default true). */
+  readonly json?: boolean;
+  /** `env` is the whole environment, not added to this process's. */
+  readonly ownEnv?: boolean;
+}
+
 /**
- * Returns `launch(args, env)`, which starts `node args…` collecting its stdout JSON lines;
+ * Returns `launch(args, env, options)`, which starts `node args…` collecting its stdout;
  * whatever is still running after each test is SIGKILLed.
  */
-export function launcher(): (args: string[], env?: NodeJS.ProcessEnv) => Launched {
+export function launcher(): (args: string[], env?: NodeJS.ProcessEnv, options?: LaunchOptions) => Launched {
   const running = new Set<ChildProcess>();
   afterEach(() => {
     for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     running.clear();
   });
-  return (args, env = {}) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  return (args, env = {}, options = {}) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd, env: options.ownEnv === true ? env : { ...process.env, ...env } });
     running.add(child);
     const lines: Record<string, unknown>[] = [];
+    let text = '';
     let rest = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (options.json === false) return;
       const parts = (rest + chunk.toString()).split('\n');
       rest = parts.pop() ?? '';
       for (const part of parts) if (part !== '') lines.push(JSON.parse(part) as Record<string, unknown>);
     });
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return { child, lines, stderr: () => stderr };
+    return { child, lines, text: () => text, stderr: () => stderr };
   };
 }
