@@ -285,6 +285,11 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
    */
   async close(frame: CloseFrame = CloseFrame.NORMAL): Promise<Map<number, Session>> {
     const other = this.#resharder.close();
+    // The set that does not serve goes with what it holds: unrouted, it would be handed out twice.
+    for (const shard of other) {
+      this.#members.delete(shard);
+      this.#stream?.remove(shard);
+    }
     const [sessions] = await Promise.all([closeAll(this.#shards, frame), closeAll(other, CloseFrame.NORMAL)]);
     return sessions;
   }

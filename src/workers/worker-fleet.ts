@@ -878,7 +878,12 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       this.#closing ??= this.#close(CloseFrame.NORMAL);
       return Promise.all([successor.close(frame), this.#closing]).then(([sessions]) => sessions);
     }
-    if (successor !== null) void successor.close(CloseFrame.NORMAL); // a reshard under way: the new set goes
+    if (successor !== null) {
+      // A reshard under way: the new set goes, and what it held back with it.
+      this.#successor = null;
+      this.#pendingSuccessor = null;
+      void successor.close(CloseFrame.NORMAL);
+    }
     this.#closing ??= this.#close(frame);
     return this.#closing;
   }
