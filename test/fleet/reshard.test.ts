@@ -90,6 +90,34 @@ describe('ShardFleet.reshard', () => {
     expect(g.log.ofType('identify')).toHaveLength(4);
   }, 30_000);
 
+  it('closed mid-reshard: reshard() rejects with Closed, and nothing the new set holds reaches the loop', async () => {
+    const g = await start({ shards: 2, rate: 10 });
+    const fleet = await ShardFleet.start({ config: { token: 'test-token', intents: 513, gatewayUrl: g.url, restUrl: g.restUrl, queue: new InMemoryQueue(1, 1000, 86_400_000, 1000, { intervalMs: 1_000 }) }, shards: 2 });
+    fleets.push(fleet);
+    const totals: number[] = [];
+    let reading = true;
+    const loop = (async () => {
+      for (;;) {
+        while (!reading) await new Promise((resolve) => setTimeout(resolve, 10));
+        const item = await fleet.next();
+        if (item === null) return;
+        if (item.event.op === GatewayOpcodes.Dispatch) totals.push(item.shard.id.total);
+      }
+    })();
+    await until(() => fleet.shards.every((shard) => shard.state.kind === 'Active'), 15_000);
+    const resharding = fleet.reshard(4).catch((error: unknown) => error);
+    reading = false; // the new set's READY, GUILD_CREATEs and traffic wait in its shards
+    await until(() => g.log.ofType('dispatch').filter((entry) => entry.t === 'GUILD_CREATE' && g.sessions().find((session) => session.id === entry.session)?.numShards === 4).length > 0, 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const closing = fleet.close();
+    reading = true;
+    await closing;
+    await loop;
+    expect(await resharding).toMatchObject({ kind: 'Closed' });
+    expect(totals.filter((total) => total === 4)).toEqual([]);
+    expect(totals.length).toBeGreaterThan(0);
+  }, 30_000);
+
   it('automatic mode: reshards once /gateway/bot recommends more shards', async () => {
     const g = await start({ shards: 2, rate: 10 });
     const reports: ReshardReport[] = [];
