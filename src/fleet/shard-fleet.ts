@@ -170,7 +170,10 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
    * of a loop over the fleet does not close it.
    */
   next(): Promise<ShardEventItem | null> {
-    return this.#nextOf(this.#read('events')) as Promise<ShardEventItem | null>;
+    const stream = this.#read('events') as ShardEventStream;
+    // No reshard: the merged stream's own answer, without another promise in between.
+    if (this.#released.length === 0 && !this.#resharder.active && this.#pendingNext === null) return stream.next();
+    return this.#nextOf(stream) as Promise<ShardEventItem | null>;
   }
 
   /**
