@@ -107,6 +107,7 @@ const CLIENTS: readonly Client[] = [
   { name: 'gloaming-full', bundle: 'gloaming-full', throughput: true, idle: true, skip: null },
   { name: 'gloaming-metrics', bundle: 'gloaming-metrics', throughput: true, idle: false, skip: null },
   { name: 'gloaming-interactions', bundle: 'gloaming-interactions', throughput: true, idle: false, skip: null },
+  { name: 'gloaming-fleet', bundle: 'gloaming-fleet', throughput: true, idle: false, skip: null },
   { name: 'gloaming-workers', bundle: 'gloaming-workers', throughput: true, idle: false, skip: null },
   { name: 'gloaming-workers-handler', bundle: 'gloaming-workers-handler', throughput: true, idle: false, skip: null },
   { name: 'limit', bundle: 'limit', throughput: true, idle: false, skip: null },

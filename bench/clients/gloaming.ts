@@ -4,7 +4,7 @@
  */
 import { GatewayDispatchEvents, GatewayOpcodes } from 'discord-api-types/v10';
 import { ALL_INTENTS, Shard } from '../../src/index.js';
-import type { DispatchEventName, Queue, WorkerFleetOptions } from '../../src/index.js';
+import type { DispatchEventName, Queue, ShardEvent, WorkerFleetOptions } from '../../src/index.js';
 import type { ClientArgs } from '../receive-shared.js';
 import { MARKER_ID, TOKEN } from '../receive-shared.js';
 import { ShardTally } from './harness.js';
@@ -76,4 +76,28 @@ export async function measureThroughput(shards: readonly Shard[], meter: Meter):
     tallies.reduce((sum, t) => sum + t.events, 0),
     tallies.reduce((sum, t) => sum + t.seqErrors, 0),
   );
+}
+
+/** Reads one merged loop of every shard (a WorkerFleet, a ShardFleet) to the end markers, timed from the last READY. */
+export async function measureMerged(items: AsyncIterable<{ readonly shard: { readonly id: { readonly number: number } }; readonly event: ShardEvent }>, shards: number, meter: Meter): Promise<void> {
+  const tallies = Array.from({ length: shards }, () => new ShardTally());
+  let ready = 0;
+  let done = 0;
+  for await (const { shard, event } of items) {
+    if (event.op === GatewayOpcodes.Dispatch) {
+      if (event.t === GatewayDispatchEvents.Ready) {
+        if (++ready === shards) meter.start();
+        continue;
+      }
+      (tallies[shard.id.number] as ShardTally).dispatch(event.s);
+      if (event.t === GatewayDispatchEvents.InteractionCreate && event.d.id === MARKER_ID && ++done === shards) {
+        meter.finish(
+          tallies.reduce((sum, t) => sum + t.events, 0),
+          tallies.reduce((sum, t) => sum + t.seqErrors, 0),
+        );
+      }
+    } else if (event.op === 'close' || event.op === 'error') {
+      throw unexpected(event);
+    }
+  }
 }
