@@ -80,8 +80,9 @@ export type ReshardErrorKind = 'InProgress' | 'Unchanged' | 'Budget' | 'Partial'
 
 /**
  * A reshard that was refused before anything changed (`InProgress`, `Unchanged`, `Budget`,
- * `Partial` for a fleet that runs only a range of the bot's shards, `Closed`) or that gave up and left the old set serving (`NewSetFailed`, or `Closed` when
- * the fleet was closed meanwhile).
+ * `Partial` for a fleet that runs only a range of the bot's shards, `Closed`), or that gave
+ * up and left the old set serving (`NewSetFailed`; `Closed` when the fleet was closed
+ * meanwhile).
  *
  * @example
  * try { await fleet.reshard(); } catch (error) { if (error instanceof ReshardError && error.kind === 'Budget') waitUntilTomorrow(); }

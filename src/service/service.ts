@@ -319,7 +319,8 @@ export class GatewayService {
       if (message.type === 'text') {
         this.#dispatch(shard, message.text);
         if (this.#publisher.full) await this.#publisher.room();
-      } else if (message.type === 'error' && message.error.kind === 'FatallyClosed' && this.#failure === null) {
+      } else if (message.type === 'error' && message.error.kind === 'FatallyClosed' && shard.id.total === this.#shards.total() && this.#failure === null) {
+        // A shard of the serving set (a new set's shard that fails ends only its reshard).
         this.#failure = message.error;
         void this.stop();
       }

@@ -90,6 +90,25 @@ describe('ShardFleet.reshard', () => {
     expect(g.log.ofType('identify')).toHaveLength(4);
   }, 30_000);
 
+  it('a new shard that closes fatally before the switch: NewSetFailed, the old set keeps serving', async () => {
+    const g = await start({ shards: 2, rate: 20 });
+    const { fleet, delivered, done } = await readFleet(g, {}, 1_000);
+    await until(() => fleet.shards.every((shard) => shard.state.kind === 'Active'), 15_000);
+    const resharding = fleet.reshard(4).catch((error: unknown) => error);
+    const newConnection = (): number | undefined => g.connections().find((c) => g.sessions().find((session) => session.id === c.session)?.numShards === 4)?.id;
+    await until(() => newConnection() !== undefined, 15_000);
+    g.inject({ type: 'close', code: 4014 }, { connection: newConnection() as number });
+    expect(await resharding).toMatchObject({ kind: 'NewSetFailed', message: expect.stringMatching(/the 2 shards keep serving/) as unknown });
+    expect(fleet.total).toBe(2);
+    expect(fleet.resharding).toBeNull();
+    const before = delivered.length;
+    await until(() => delivered.length > before + 20, 10_000); // still serving
+    expect(fleet.shards.every((shard) => shard.state.kind === 'Active')).toBe(true);
+    await until(() => g.sessions().filter((session) => session.numShards === 4 && session.state !== 'ended').length === 0, 10_000);
+    await fleet.close();
+    await done;
+  }, 30_000);
+
   it('closed mid-reshard: reshard() rejects with Closed, and nothing the new set holds reaches the loop', async () => {
     const g = await start({ shards: 2, rate: 10 });
     const fleet = await ShardFleet.start({ config: { token: 'test-token', intents: 513, gatewayUrl: g.url, restUrl: g.restUrl, queue: new InMemoryQueue(1, 1000, 86_400_000, 1000, { intervalMs: 1_000 }) }, shards: 2 });
