@@ -168,6 +168,8 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
   /**
    * The next item of any shard, or null once the fleet is closed and drained. Breaking out
    * of a loop over the fleet does not close it.
+   *
+   * @throws Error when the fleet is already read as `messages()`.
    */
   next(): Promise<ShardEventItem | null> {
     const stream = this.#read('events') as ShardEventStream;
