@@ -357,8 +357,9 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * fleet has), identifies through this fleet's queue while the old set serves, and takes
    * over once READY with its guilds; each event reaches the loop once across the switch.
    * Resolves once the old set's workers are closed. After that the fleet is the new set:
-   * `shards`, `workers` and `stats()` describe it. A `sessionStore` is not carried over (its
-   * keys are shard numbers of one total): the new set's sessions are not saved.
+   * `shards`, `workers` and `stats()` describe it. A `sessionStore` keeps the old set's
+   * sessions until the old set closes, then the new set's (its keys are shard numbers of one
+   * total, so the two sets never write it at once).
    *
    * @throws ReshardError: `Partial` for a fleet of `{ total, start, end }`, and the kinds
    *   `ShardFleet.reshard` names; GatewayBotError when `/gateway/bot` does not answer.
@@ -888,6 +889,16 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
     return this.#closing;
   }
 
+  /**
+   * Saves this fleet's sessions in `store` from now on (the ones it holds at once): a new set
+   * after a reshard, which ran without a store while the old set's sessions were kept there.
+   */
+  #keepSessionsIn(store: SessionStore): void {
+    if (this.#saver !== null) return;
+    this.#saver = new SessionSaver(store, DEFAULT_SAVE_INTERVAL_MS, this.#logger);
+    for (const [id, report] of this.#reports) if (report.session !== null) this.#saver.changed(id, report.session, true);
+  }
+
   /** What the resharder may do with this fleet: the new set is another WorkerFleet, this one the old set. */
   #reshardHost(): ReshardHost<WorkerShardHandle> {
     return {
@@ -940,7 +951,13 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
         this.#wakeRouted = null;
         wake?.();
       },
-      finished: () => this.#resharder.close(), // the new set's own resharder runs the automatic mode from now
+      finished: () => {
+        this.#resharder.close(); // the new set's own resharder runs the automatic mode from now
+        // The old set's sessions were cleared as it closed; the store keeps the new set's from now.
+        const store = this.#options.sessionStore;
+        const successor = this.#successor;
+        if (store !== undefined && successor !== null) successor.#keepSessionsIn(store);
+      },
     };
   }
 

@@ -4,6 +4,8 @@ import { GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReshardReport } from '../../src/fleet/resharding.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
+import { InMemorySessionStore } from '../../src/sessions/store.js';
+import { CloseFrame } from '../../src/shard/close-codes.js';
 import { peekPayload } from '../../src/codec/peek.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
@@ -76,6 +78,31 @@ describe('WorkerFleet.reshard', () => {
     await fleet.close();
     await done;
   }, 90_000);
+
+  it("a sessionStore keeps the old set's sessions until it closes, then the new set's: the next fleet resumes all of them", async () => {
+    const g = await start({ shards: 2, rate: 5 });
+    const store = new InMemorySessionStore();
+    const options = { workers: 1, config: { token: 'test-token', intents: 513, gatewayUrl: g.url, restUrl: g.restUrl }, queue: new InMemoryQueue(4, 1000, 86_400_000, 1000, { intervalMs: 0 }), sessionStore: store };
+    const fleet = new WorkerFleet({ ...options, shards: { total: 2 } });
+    fleets.push(fleet);
+    const reading = (async () => {
+      for await (const item of fleet) void item;
+    })();
+    await until(async () => (await store.load()).size === 2, 15_000);
+    await fleet.reshard(4);
+    const ofTotal = (total: number): Map<number, string> => new Map(g.sessions().filter((session) => session.numShards === total && session.state !== 'ended').map((session) => [session.shard, session.id]));
+    await until(async () => {
+      const stored = await store.load();
+      return stored.size === 4 && [...stored].every(([shard, session]) => ofTotal(4).get(shard) === session.id);
+    }, 15_000);
+    await fleet.close(CloseFrame.RESUME);
+    await reading;
+    const next = new WorkerFleet({ ...options, shards: { total: 4 } });
+    fleets.push(next);
+    await until(() => allActive(next), 15_000);
+    expect(g.log.ofType('identify')).toHaveLength(6); // 2, then 4 for the new set; the next fleet resumed them
+    expect(g.log.ofType('resume').filter((entry) => ofTotal(4).get(entry.shard) === entry.session)).toHaveLength(4);
+  }, 60_000);
 
   it('a fleet of a range of the shards refuses to reshard alone', async () => {
     const g = await start({ shards: 4, rate: 0 });
