@@ -3,6 +3,7 @@
  * each gets — without building them, so a worker host or a service can build each shard
  * where it will live.
  */
+import type { APIGatewayBotInfo } from 'discord-api-types/v10';
 import { ConfigError, resolveShardConfig } from '../config.js';
 import type { ShardConfig } from '../config.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
@@ -92,6 +93,21 @@ export function checkedRestUrl(restUrl: string, allowInsecureUrls: boolean): str
   return restUrl;
 }
 
+/** Discord's REST base, where `/gateway/bot` is asked unless a config says otherwise. */
+export const DISCORD_REST_URL = 'https://discord.com/api/v10';
+
+/**
+ * `GET {restUrl}/gateway/bot` with the config's token and user agent.
+ *
+ * @throws ConfigError for an invalid config or `restUrl` (before any request); GatewayBotError.
+ * @internal
+ */
+export function gatewayBotFor(config: RecommendedConfig): Promise<APIGatewayBotInfo> {
+  const { restUrl = DISCORD_REST_URL, ...shardConfig } = config;
+  const resolved = resolveShardConfig(shardConfig);
+  return fetchGatewayBot(checkedRestUrl(restUrl, resolved.allowInsecureUrls), resolved.token.reveal(), { userAgent: resolved.userAgent });
+}
+
 /**
  * Asks Discord (`GET {restUrl}/gateway/bot`) how many shards to run and plans them all,
  * connecting to the gateway URL it answers, sharing one queue sized from its
@@ -105,9 +121,8 @@ export function checkedRestUrl(restUrl: string, allowInsecureUrls: boolean): str
  * const plans = await planRecommended({ token, intents });
  */
 export async function planRecommended(config: RecommendedConfig, perShard?: PerShardConfig): Promise<ShardPlan[]> {
-  const { restUrl = 'https://discord.com/api/v10', ...shardConfig } = config;
-  const resolved = resolveShardConfig(shardConfig);
-  const info = await fetchGatewayBot(checkedRestUrl(restUrl, resolved.allowInsecureUrls), resolved.token.reveal(), { userAgent: resolved.userAgent });
+  const { restUrl, ...shardConfig } = config;
+  const info = await gatewayBotFor({ ...shardConfig, ...(restUrl === undefined ? {} : { restUrl }) });
   const limit = info.session_start_limit;
   const ids = Array.from({ length: info.shards }, (_, i) => i);
   const queue = () => new InMemoryQueue(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total);

@@ -34,8 +34,8 @@ function parsedData(text: string): unknown {
   }
 }
 
-/** @internal */
-export const FLEET_ITEMS: ReshardItems<{ readonly id: ShardId }, FleetItem<{ readonly id: ShardId }>> = {
+/** How either kind of item is read, for any shard type (only `id` is looked at). */
+const FLEET_ITEMS: ReshardItems<{ readonly id: ShardId }, FleetItem<{ readonly id: ShardId }>> = {
   shard: (item) => item.shard,
   number: (shard) => shard.id.number,
   t: (item) => {
@@ -56,5 +56,5 @@ export const FLEET_ITEMS: ReshardItems<{ readonly id: ShardId }, FleetItem<{ rea
   },
 };
 
-/** {@link FLEET_ITEMS} for a fleet's own shard type. @internal */
+/** The item reader for a fleet's own shard type. @internal */
 export const fleetItems = <S extends { readonly id: ShardId }>(): ReshardItems<S, FleetItem<S>> => FLEET_ITEMS as ReshardItems<S, FleetItem<S>>;

@@ -9,6 +9,7 @@ import type { APIGatewayBotInfo } from 'discord-api-types/v10';
 import type { Logger } from '../observability/logger.js';
 import { errorFields } from '../observability/logger.js';
 import type { Queue } from '../queue/queue.js';
+import { Fifo } from '../shard/fifo.js';
 import { ReshardError, ReshardSwitch } from './resharding.js';
 import type { ReshardItems, ReshardOptions, ReshardProgress, ReshardReport } from './resharding.js';
 
@@ -37,7 +38,7 @@ export interface ReshardHost<S> {
   drained(shards: readonly S[]): boolean;
   /** Stops reading shards and closes them: what they hold is dropped. */
   discardSet(shards: readonly S[]): Promise<void>;
-  /** Wakes the loop, which then takes {@link Resharder.released}. */
+  /** Wakes the loop, which then takes {@link Resharder.takeReleased}. */
   wake(): void;
   /** Called once a reshard finished, before `onReshard`. */
   finished?(): void;
@@ -65,7 +66,7 @@ export class Resharder<S, I> {
   readonly #logger: Logger | null;
   readonly #onReshard: ((report: ReshardReport) => void) | null;
   readonly #autoTimer: NodeJS.Timeout | null = null;
-  readonly #released: I[] = [];
+  readonly #released = new Fifo<I>();
   #running: Running<S, I> | null = null;
   #starting = false;
   #closed = false;
@@ -142,9 +143,9 @@ export class Resharder<S, I> {
     return routed;
   }
 
-  /** Takes the held-back items the switch released, oldest first. */
-  released(): I[] {
-    return this.#released.splice(0);
+  /** Takes the oldest held-back item the switch released and the loop has not had, or undefined. */
+  takeReleased(): I | undefined {
+    return this.#released.shift();
   }
 
   /**
@@ -186,7 +187,7 @@ export class Resharder<S, I> {
     if (running.announced) return;
     running.announced = true;
     const { route } = running;
-    this.#released.push(...route.released());
+    for (const item of route.released()) this.#released.push(item);
     this.#host.switched([...route.newShards]);
     this.#logger?.info({ from: route.from, to: route.to, released: this.#released.length, after: Math.round(performance.now() - route.startedAt) }, 'resharding: the new set serves; the old one drains');
     this.#host.wake();

@@ -325,11 +325,6 @@ export class ReshardSwitch<S, I> {
     return { from: this.from, to: this.to, phase: this.#phase, ready: this.#progress.ready, guildsPending: this.#progress.guildsPending, held: this.#live };
   }
 
-  /** Whether an item of shard `shard` is the fleet's business during the reshard (either set). */
-  owns(shard: S): boolean {
-    return this.oldShards.has(shard) || this.newShards.has(shard);
-  }
-
   /** The item to hand to the loop, or null when it is held back or the other set's copy. */
   route(item: I): I | null {
     const shard = this.#items.shard(item);

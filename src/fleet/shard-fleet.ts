@@ -4,7 +4,6 @@
  * the same queue while the old set serves, takes over once it has caught up, and each event
  * reaches the loop once across the switch.
  */
-import type { APIGatewayBotInfo } from 'discord-api-types/v10';
 import { ConfigError, resolveShardConfig } from '../config.js';
 import type { ShardConfig } from '../config.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
@@ -13,10 +12,9 @@ import { CloseFrame } from '../shard/close-codes.js';
 import type { Session } from '../shard/session.js';
 import { Shard } from '../shard/shard.js';
 import { closeAll } from './create.js';
-import { fetchGatewayBot } from './gateway-bot.js';
 import { ShardEventStream, ShardMessageStream } from './merged-stream.js';
 import type { ShardEventItem, ShardMessageItem } from './merged-stream.js';
-import { checkedRestUrl, planRange } from './plan.js';
+import { DISCORD_REST_URL, checkedRestUrl, gatewayBotFor, planRange } from './plan.js';
 import type { RecommendedConfig } from './plan.js';
 import { Resharder } from './resharder.js';
 import type { ReshardHost } from './resharder.js';
@@ -25,8 +23,6 @@ import type { FleetItem } from './reshard-items.js';
 import { ReshardError, resolveReshardOptions } from './resharding.js';
 import type { ReshardOptions, ReshardProgress, ReshardReport } from './resharding.js';
 import { resumeSessions } from './sessions.js';
-
-const DISCORD_REST = 'https://discord.com/api/v10';
 
 /** Options of a {@link ShardFleet}. */
 export interface ShardFleetOptions {
@@ -81,8 +77,6 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
   readonly #members: Set<Shard>;
   /** Made on the first read, of events (`next`) or messages (`messages`). */
   #stream: Merged | null = null;
-  /** Held-back items a switch released, handed out before anything else. */
-  readonly #released: FleetItem<Shard>[] = [];
   #shards: readonly Shard[];
   /** The merged stream's next item, kept while a reshard may wake the loop first. */
   #pendingNext: Promise<FleetItem<Shard> | null> | null = null;
@@ -109,14 +103,14 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
    */
   static async start(options: ShardFleetOptions): Promise<ShardFleet> {
     resolveReshardOptions(options.reshard);
-    const { restUrl: askedUrl = DISCORD_REST, ...given } = options.config;
+    const { restUrl: askedUrl = DISCORD_REST_URL, ...given } = options.config;
     const restUrl = checkedRestUrl(askedUrl, resolveShardConfig(given).allowInsecureUrls);
     const asked = options.shards;
     let total = typeof asked === 'object' ? asked.total : asked;
     if (total !== undefined && (!Number.isInteger(total) || total < 1)) throw new ConfigError('shards', `must be an integer of at least 1, got ${String(total)}`);
     let config = given;
     if (total === undefined || given.queue === undefined) {
-      const info = await gatewayBot(given, restUrl);
+      const info = await gatewayBotFor({ ...given, restUrl });
       total ??= info.shards;
       const limit = info.session_start_limit;
       config = { gatewayUrl: info.url, ...given, queue: given.queue ?? new InMemoryQueue(limit.max_concurrency, limit.remaining, limit.reset_after, limit.total) };
@@ -174,7 +168,7 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
   next(): Promise<ShardEventItem | null> {
     const stream = this.#read('events') as ShardEventStream;
     // No reshard: the merged stream's own answer, without another promise in between.
-    if (this.#released.length === 0 && !this.#resharder.active && this.#pendingNext === null) return stream.next();
+    if (!this.#resharder.active && this.#pendingNext === null) return stream.next();
     return this.#nextOf(stream) as Promise<ShardEventItem | null>;
   }
 
@@ -215,11 +209,8 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
 
   async #nextOf(stream: Merged): Promise<FleetItem<Shard> | null> {
     for (;;) {
-      if (this.#released.length === 0) {
-        if (!this.#resharder.active && this.#pendingNext === null) return stream.next(); // no reshard: the plain merged stream
-        this.#released.push(...this.#resharder.released());
-      }
-      const released = this.#released.shift();
+      if (!this.#resharder.active && this.#pendingNext === null) return stream.next(); // no reshard: the plain merged stream
+      const released = this.#resharder.takeReleased();
       if (released !== undefined) return released;
       this.#pendingNext ??= stream.next();
       const woken = new Promise<undefined>((resolve) => (this.#wake = () => resolve(undefined)));
@@ -248,7 +239,7 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
       queue: () => this.#config.queue,
       serving: () => this.#shards,
       total: () => this.total,
-      gatewayBot: () => gatewayBot(this.#config, this.#restUrl),
+      gatewayBot: () => gatewayBotFor({ ...this.#config, restUrl: this.#restUrl }),
       startSet: (total) => {
         const shards = buildSet(this.#config, total, { start: 0, end: total });
         for (const shard of shards) {
@@ -303,12 +294,6 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** `GET /gateway/bot` with the config's token. */
-function gatewayBot(config: ShardConfig, restUrl: string): Promise<APIGatewayBotInfo> {
-  const resolved = resolveShardConfig(config);
-  return fetchGatewayBot(restUrl, resolved.token.reveal(), { userAgent: resolved.userAgent });
 }
 
 /** Shards [start, end) of `total`, all sharing the config's queue. */

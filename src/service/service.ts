@@ -12,6 +12,7 @@ import { dispatchData } from '../codec/dispatch-data.js';
 import type { DispatchEventName } from '../codec/event-types.js';
 import { peekPayload } from '../codec/peek.js';
 import { fetchGatewayBot } from '../fleet/gateway-bot.js';
+import { DISCORD_REST_URL } from '../fleet/plan.js';
 import type { RecommendedConfig } from '../fleet/plan.js';
 import type { ReshardOptions, ReshardReport } from '../fleet/resharding.js';
 import { ShardFleet } from '../fleet/shard-fleet.js';
@@ -29,11 +30,9 @@ import { ShardError } from '../shard/errors.js';
 import type { ShardMessage } from '../shard/events.js';
 import { Session } from '../shard/session.js';
 import type { ShardId } from '../shard/shard-id.js';
-import type { Shard } from '../shard/shard.js';
 import { WorkerFleet } from '../workers/worker-fleet.js';
 
 const DISPATCH: number = GatewayOpcodes.Dispatch;
-const DISCORD_REST = 'https://discord.com/api/v10';
 /** How often the sessions as far as published are handed to the saver. */
 const CHECKPOINT_MS = 1_000;
 /** How long start waits for Redis to answer. */
@@ -149,7 +148,8 @@ export class GatewayService {
     this.#logger = logger;
     this.#wanted = options.events === undefined || options.events === null ? null : new Set(options.events);
     const total = parts.shards.total();
-    for (const [id, session] of parts.stored) if (parts.shards.ids().includes(id)) this.#tracked.set(id, { id: session.id, sequence: session.sequence, resumeUrl: session.resumeUrl, total });
+    const ids = new Set(parts.shards.ids());
+    for (const [id, session] of parts.stored) if (ids.has(id)) this.#tracked.set(id, { id: session.id, sequence: session.sequence, resumeUrl: session.resumeUrl, total });
     this.#saver = new SessionSaver(parts.store, DEFAULT_SAVE_INTERVAL_MS, logger);
     const saved = new Map<number, string>([...this.#tracked].map(([id, tracked]) => [id, tracked.id]));
     this.#publisher = new EventPublisher({ redis: parts.client, prefix: options.prefix, cap: options.cap, logger }, (sessions) => {
@@ -189,7 +189,7 @@ export class GatewayService {
     let { total, gatewayUrl } = options;
     let limits: APIGatewayBotInfo['session_start_limit'] | undefined;
     if (total === undefined || gatewayUrl === undefined) {
-      const info = await fetchGatewayBot(options.restUrl ?? DISCORD_REST, options.token);
+      const info = await fetchGatewayBot(options.restUrl ?? DISCORD_REST_URL, options.token);
       total ??= info.shards;
       gatewayUrl ??= info.url;
       limits = info.session_start_limit;
@@ -217,7 +217,7 @@ export class GatewayService {
       ...(options.logger ? { logger: options.logger } : {}),
     };
     const hooks: ServiceHooks = { resharded: () => undefined };
-    const fleetOptions = { total, start, end, config: { ...config, restUrl: options.restUrl ?? DISCORD_REST }, queue, stored, reshard: options.reshard, onReshard: (report: ReshardReport) => hooks.resharded(report) };
+    const fleetOptions = { total, start, end, config: { ...config, restUrl: options.restUrl ?? DISCORD_REST_URL }, queue, stored, reshard: options.reshard, onReshard: (report: ReshardReport) => hooks.resharded(report) };
     const shards = options.workers ? workerShards(options.workers, fleetOptions) : await localShards(fleetOptions);
     return new GatewayService(options, { client, shards, queue, store, stored, hooks });
   }
@@ -424,6 +424,31 @@ interface FleetParts {
   readonly onReshard: (report: ReshardReport) => void;
 }
 
+/** A member of either fleet, as the service touches it. */
+interface Member {
+  readonly id: ShardId;
+  readonly state: { readonly kind: string };
+  send(json: string): Promise<void>;
+}
+
+/** Either fleet, with what the service asks of it; `members` are the shards serving now. */
+function hosted(fleet: ShardFleet | WorkerFleet, members: () => readonly Member[]): HostedShards {
+  return {
+    ids: () => members().map((member) => member.id.number),
+    total: () => fleet.total,
+    items: fleet.messages(),
+    target: fleet,
+    send: async (id, json) => {
+      const member = members().find((candidate) => candidate.id.number === id);
+      if (member === undefined) throw new ShardError('SEND_AFTER_CLOSE', `shard ${id} is not one of the ${fleet.total} this service runs`);
+      await member.send(json);
+    },
+    states: () => members().map((member) => member.state.kind),
+    reshard: (total) => fleet.reshard(total),
+    close: (frame) => fleet.close(frame),
+  };
+}
+
 async function localShards(parts: FleetParts): Promise<HostedShards> {
   const fleet = await ShardFleet.start({
     config: { ...parts.config, queue: parts.queue },
@@ -432,21 +457,7 @@ async function localShards(parts: FleetParts): Promise<HostedShards> {
     ...(parts.reshard === undefined ? {} : { reshard: parts.reshard }),
     onReshard: parts.onReshard,
   });
-  const byId = (): Map<number, Shard> => new Map(fleet.shards.map((shard) => [shard.id.number, shard]));
-  return {
-    ids: () => fleet.shards.map((shard) => shard.id.number),
-    total: () => fleet.total,
-    items: fleet.messages(),
-    target: fleet,
-    send: async (id, json) => {
-      const shard = byId().get(id);
-      if (shard === undefined) throw new ShardError('SEND_AFTER_CLOSE', `shard ${id} is not one of the ${fleet.total} this service runs`);
-      await shard.send(json);
-    },
-    states: () => fleet.shards.map((shard) => shard.state.kind),
-    reshard: (total) => fleet.reshard(total),
-    close: (frame) => fleet.close(frame),
-  };
+  return hosted(fleet, () => fleet.shards);
 }
 
 function workerShards(workers: number, parts: FleetParts): HostedShards {
@@ -459,18 +470,5 @@ function workerShards(workers: number, parts: FleetParts): HostedShards {
     ...(parts.reshard === undefined ? {} : { reshard: parts.reshard }),
     onReshard: parts.onReshard,
   });
-  return {
-    ids: () => [...fleet.shards.keys()],
-    total: () => fleet.total,
-    items: fleet.messages(),
-    target: fleet,
-    send: async (id, json) => {
-      const handle = fleet.shards.get(id);
-      if (handle === undefined) throw new ShardError('SEND_AFTER_CLOSE', `shard ${id} is not one of the ${fleet.total} this service runs`);
-      await handle.send(json);
-    },
-    states: () => [...fleet.shards.values()].map((handle) => handle.state.kind),
-    reshard: (total) => fleet.reshard(total),
-    close: (frame) => fleet.close(frame),
-  };
+  return hosted(fleet, () => [...fleet.shards.values()]);
 }

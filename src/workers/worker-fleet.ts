@@ -9,8 +9,7 @@ import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { ConfigError, resolveShardConfig } from '../config.js';
 import type { ShardConfig } from '../config.js';
 import { shardConfigToData } from '../config-data.js';
-import { fetchGatewayBot } from '../fleet/gateway-bot.js';
-import { checkedRestUrl, planRange, planRecommended } from '../fleet/plan.js';
+import { gatewayBotFor, planRange, planRecommended } from '../fleet/plan.js';
 import type { RecommendedConfig } from '../fleet/plan.js';
 import { fleetItems } from '../fleet/reshard-items.js';
 import type { FleetItem } from '../fleet/reshard-items.js';
@@ -260,13 +259,13 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   /** Made once the stored sessions are loaded: a fleet whose load failed must not overwrite them. */
   #saver: SessionSaver | null = null;
   readonly #resharder: Resharder<WorkerShardHandle, FleetItem<WorkerShardHandle>>;
-  /** The new set, on its own workers, from the start of a reshard; after the switch, the fleet that serves. */
+  /** The new set, on its own workers, from the start of a reshard. */
   #successor: WorkerFleet | null = null;
-  #switched = false;
+  /** The successor once it serves (after the switch): what the fleet's shards, workers and stats describe. */
+  #handedTo: WorkerFleet | null = null;
   /** This fleet's own stream ended after a reshard closed it: only the successor is read. */
   #ownDone = false;
   #successorDone = false;
-  readonly #released: FleetItem<WorkerShardHandle>[] = [];
   #pendingOwn: Promise<IteratorResult<FleetItem<WorkerShardHandle>, undefined>> | null = null;
   #pendingSuccessor: Promise<IteratorResult<FleetItem<WorkerShardHandle>, undefined>> | null = null;
   #wakeRouted: (() => void) | null = null;
@@ -319,7 +318,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
 
   /** The worker threads, with the shards each holds and how often it was restarted. */
   get workers(): readonly WorkerInfo[] {
-    if (this.#switched && this.#successor !== null) return this.#successor.workers;
+    if (this.#handedTo !== null) return this.#handedTo.workers;
     return this.#slots.map((slot) => ({ index: slot.index, threadId: slot.thread?.threadId ?? -1, shardIds: slot.shardIds, restarts: slot.restarts, thread: slot.thread }));
   }
 
@@ -333,12 +332,12 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
 
   /** The handle of every shard, by id (for `{ recommended: true }`, empty until `/gateway/bot` answered). */
   get shards(): ReadonlyMap<number, WorkerShardHandle> {
-    return this.#switched && this.#successor !== null ? this.#successor.shards : this.#handles;
+    return this.#handedTo?.shards ?? this.#handles;
   }
 
   /** The shard count serving now (0 until a `{ recommended: true }` fleet has planned). */
   get total(): number {
-    return this.#switched && this.#successor !== null ? this.#successor.total : this.#total;
+    return this.#handedTo?.total ?? this.#total;
   }
 
   /** Where the reshard under way is, or null. */
@@ -367,7 +366,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * const report = await fleet.reshard(32);
    */
   async reshard(total?: number): Promise<ReshardReport> {
-    if (this.#switched && this.#successor !== null) return this.#successor.reshard(total);
+    if (this.#handedTo !== null) return this.#handedTo.reshard(total);
     const shards = this.#options.shards;
     if ('total' in shards && ((shards.start ?? 0) !== 0 || (shards.end ?? shards.total) !== shards.total)) {
       throw new ReshardError('Partial', `this fleet runs shards ${shards.start ?? 0}..${shards.end ?? shards.total} of ${shards.total}: a fleet that holds only part of the bot cannot reshard it alone`);
@@ -661,7 +660,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * console.log(shards.filter((shard) => shard.state.kind !== 'Active').map((shard) => shard.shardId));
    */
   async stats(): Promise<WorkerFleetStats> {
-    if (this.#switched && this.#successor !== null) return this.#successor.stats();
+    if (this.#handedTo !== null) return this.#handedTo.stats();
     await this.#started;
     await Promise.all(this.#slots.map((slot) => this.#askStats(slot)));
     const shards: ShardStats[] = [];
@@ -740,8 +739,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    */
   async #nextRouted<T extends FleetItem<WorkerShardHandle>>(shape: ItemShape<T>, pull: (fleet: WorkerFleet) => Promise<IteratorResult<T, undefined>>): Promise<IteratorResult<T, undefined>> {
     for (;;) {
-      if (this.#released.length === 0) this.#released.push(...this.#resharder.released());
-      const released = this.#released.shift();
+      const released = this.#resharder.takeReleased();
       if (released !== undefined) return { value: released as T, done: false };
       const successor = this.#successor;
       const routing = this.#resharder.active;
@@ -875,9 +873,9 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   close(frame: CloseFrame = CloseFrame.NORMAL): Promise<Map<number, Session>> {
     this.#resharder.close();
     const successor = this.#successor;
-    if (successor !== null && this.#switched) {
+    if (this.#handedTo !== null) {
       this.#closing ??= this.#close(CloseFrame.NORMAL);
-      return Promise.all([successor.close(frame), this.#closing]).then(([sessions]) => sessions);
+      return Promise.all([this.#handedTo.close(frame), this.#closing]).then(([sessions]) => sessions);
     }
     if (successor !== null) {
       // A reshard under way: the new set goes, and what it held back with it.
@@ -905,11 +903,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
       queue: () => this.#queue,
       serving: () => [...this.#handles.values()],
       total: () => this.#total,
-      gatewayBot: () => {
-        const { restUrl = 'https://discord.com/api/v10', ...config } = this.#options.config;
-        const resolved = resolveShardConfig(crossingConfig(config));
-        return fetchGatewayBot(checkedRestUrl(restUrl, resolved.allowInsecureUrls), resolved.token.reveal(), { userAgent: resolved.userAgent });
-      },
+      gatewayBot: () => gatewayBotFor(this.#options.config),
       startSet: async (total) => {
         const options = this.#options;
         const successor = new WorkerFleet({
@@ -932,7 +926,7 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
         }
         return [...successor.shards.values()];
       },
-      switched: () => (this.#switched = true),
+      switched: () => (this.#handedTo = this.#successor),
       // The main thread holds nothing of the old set's and each old shard is connected: what a worker still holds, the drain time covers.
       caughtUp: (handles) => this.#buffered === 0 && handles.every((handle) => handle.state.kind === 'Active' || handle.state.kind === 'FatallyClosed'),
       closeSet: async () => {
