@@ -8,12 +8,11 @@ import type { ReshardReport } from '../../src/fleet/resharding.js';
 import { ShardFleet } from '../../src/fleet/shard-fleet.js';
 import type { ShardFleetOptions } from '../../src/fleet/shard-fleet.js';
 import { Registry } from 'prom-client';
-import { peekPayload } from '../../src/codec/peek.js';
 import { collectMetrics } from '../../src/metrics/index.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
-import { proveReshard } from '../support/reshard.js';
+import { proveReshard, record } from '../support/reshard.js';
 import type { Delivered } from '../support/reshard.js';
 import { until } from '../support/until.js';
 
@@ -32,18 +31,7 @@ async function readFleet(g: FakeGateway, options: Partial<ShardFleetOptions> = {
   });
   fleets.push(fleet);
   const delivered: Delivered[] = [];
-  const done = (async () => {
-    if (as === 'messages') {
-      for await (const { shard, message } of fleet.messages()) {
-        const head = message.type === 'text' ? peekPayload(message.text) : null;
-        if (head?.op === GatewayOpcodes.Dispatch) delivered.push({ total: shard.id.total, shard: shard.id.number, s: head.s as number, t: head.t as string, at: performance.now() });
-      }
-      return;
-    }
-    for await (const { shard, event } of fleet) {
-      if (event.op === GatewayOpcodes.Dispatch) delivered.push({ total: shard.id.total, shard: shard.id.number, s: event.s, t: event.t, at: performance.now() });
-    }
-  })();
+  const done = record(as === 'messages' ? fleet.messages() : fleet, delivered);
   return { fleet, delivered, done };
 }
 

@@ -3,8 +3,12 @@
  * (FakeGateway's own numbering) handed to the loop exactly once, the new set's session
  * starts not handed out, 8 identifies of the new set, the longest gap in delivery bounded.
  */
+import { GatewayOpcodes } from 'discord-api-types/v10';
 import { expect } from 'vitest';
+import { peekPayload } from '../../src/codec/peek.js';
 import type { ReshardReport } from '../../src/fleet/resharding.js';
+import type { ShardEvent, ShardMessage } from '../../src/shard/events.js';
+import type { ShardId } from '../../src/shard/shard-id.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { until } from './until.js';
 
@@ -18,6 +22,19 @@ export interface Delivered {
   readonly s: number;
   readonly t: string;
   readonly at: number;
+}
+
+/** What a fleet's loop hands out, read as events or as messages. */
+type FleetItems =
+  | AsyncIterable<{ readonly shard: { readonly id: ShardId }; readonly event: ShardEvent }>
+  | AsyncIterable<{ readonly shard: { readonly id: ShardId }; readonly message: ShardMessage }>;
+
+/** Reads `items` in the background, keeping each dispatch in `delivered`; resolves when the loop ends. */
+export async function record(items: FleetItems, delivered: Delivered[]): Promise<void> {
+  for await (const item of items) {
+    const head = 'event' in item ? item.event : item.message.type === 'text' ? peekPayload(item.message.text) : null;
+    if (head?.op === GatewayOpcodes.Dispatch) delivered.push({ total: item.shard.id.total, shard: item.shard.id.number, s: head.s as number, t: head.t as string, at: performance.now() });
+  }
 }
 
 /** The world event (FakeGateway's number) each delivered dispatch carried, or null for a session's own. */

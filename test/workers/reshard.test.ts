@@ -1,16 +1,14 @@
 // Resharding a WorkerFleet: the new set on workers of its own, read through the same loop,
 // events and messages alike; the same proof as for ShardFleet.
-import { GatewayOpcodes } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReshardReport } from '../../src/fleet/resharding.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { InMemorySessionStore } from '../../src/sessions/store.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
-import { peekPayload } from '../../src/codec/peek.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
-import { proveReshard } from '../support/reshard.js';
+import { proveReshard, record } from '../support/reshard.js';
 import type { Delivered } from '../support/reshard.js';
 import { until } from '../support/until.js';
 
@@ -41,11 +39,7 @@ describe('WorkerFleet.reshard', () => {
     const reports: ReshardReport[] = [];
     const fleet = fleetOn(g, reports);
     const delivered: Delivered[] = [];
-    const done = (async () => {
-      for await (const { shard, event } of fleet) {
-        if (event.op === GatewayOpcodes.Dispatch) delivered.push({ total: shard.id.total, shard: shard.id.number, s: event.s, t: event.t, at: performance.now() });
-      }
-    })();
+    const done = record(fleet, delivered);
     await until(() => allActive(fleet) && delivered.length > 200, 15_000);
     const workersBefore = fleet.workers.map((worker) => worker.threadId);
     console.log(`WorkerFleet reshard ${await proveReshard(g, delivered, () => fleet.reshard(8))}`);
@@ -65,13 +59,7 @@ describe('WorkerFleet.reshard', () => {
     const reports: ReshardReport[] = [];
     const fleet = fleetOn(g, reports);
     const delivered: Delivered[] = [];
-    const done = (async () => {
-      for await (const { shard, message } of fleet.messages()) {
-        if (message.type !== 'text') continue;
-        const head = peekPayload(message.text);
-        if (head?.op === GatewayOpcodes.Dispatch) delivered.push({ total: shard.id.total, shard: shard.id.number, s: head.s as number, t: head.t as string, at: performance.now() });
-      }
-    })();
+    const done = record(fleet.messages(), delivered);
     await until(() => allActive(fleet) && delivered.length > 200, 15_000);
     console.log(`WorkerFleet.messages reshard ${await proveReshard(g, delivered, () => fleet.reshard(8))}`);
     expect(fleet.total).toBe(8);
