@@ -22,6 +22,7 @@ import { ShardEventStream } from '../src/fleet/merged-stream.js';
 import { InMemoryQueue } from '../src/queue/in-memory-queue.js';
 import { GatewayConsumer, GatewayService } from '../src/redis/index.js';
 import { RedisServer } from '../test/support/redis-server.js';
+import { askServer } from './receive-shared.js';
 import type { ServerReport, ServerRequest } from './receive-shared.js';
 import { writeStreams } from './streams.js';
 
@@ -161,17 +162,7 @@ function child(role: string, pipeline: string, url: string, gateway = ''): Child
 /** The traffic server: one process for every run, its streams loaded once. */
 function startSource(): { server: ChildProcess; ask: <T extends ServerReport['type']>(type: T, request?: ServerRequest) => Promise<Extract<ServerReport, { type: T }>> } {
   const server = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./receive-server.ts', import.meta.url))], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = <T extends ServerReport['type']>(type: T, request?: ServerRequest): Promise<Extract<ServerReport, { type: T }>> =>
-    new Promise((resolve) => {
-      const onMessage = (message: ServerReport): void => {
-        if (message.type !== type) return;
-        server.off('message', onMessage);
-        resolve(message as Extract<ServerReport, { type: T }>);
-      };
-      server.on('message', onMessage);
-      if (request !== undefined) server.send(request);
-    });
-  return { server, ask };
+  return { server, ask: (type, request) => askServer(server, type, request) };
 }
 
 interface Result {

@@ -3,6 +3,7 @@
  * (`receive-server.ts`) and its clients (`clients/*.ts`) agree on: constants, the
  * messages they exchange, and the file format of a pre-compressed connection stream.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ALL_INTENTS } from '../src/intents.js';
 
@@ -62,6 +63,26 @@ export type ServerRequest =
   | { readonly type: 'stats' };
 
 /** Server to orchestrator, over IPC. */
+/**
+ * The next report of `type` from the traffic server (a child process with IPC), after
+ * sending `request` if one is given.
+ *
+ * @throws Error when none comes within 120 s.
+ */
+export function askServer<T extends ServerReport['type']>(server: ChildProcess, type: T, request?: ServerRequest): Promise<Extract<ServerReport, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the bench server sent no ${type} within 120 s`)), 120_000);
+    const onMessage = (message: ServerReport): void => {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      server.off('message', onMessage);
+      resolve(message as Extract<ServerReport, { type: T }>);
+    };
+    server.on('message', onMessage);
+    if (request !== undefined) server.send(request);
+  });
+}
+
 export type ServerReport =
   | { readonly type: 'listening'; readonly port: number }
   | { readonly type: 'loaded' }

@@ -32,7 +32,7 @@ import { dirname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { REPORT_PREFIX } from './receive-shared.js';
+import { REPORT_PREFIX, askServer } from './receive-shared.js';
 import type { ClientArgs, ClientReport, ServerReport, ServerRequest } from './receive-shared.js';
 import { writeStreams } from './streams.js';
 import type { StreamStats } from './streams.js';
@@ -181,19 +181,7 @@ function sourceSnapshot(): { hash: string; newest: string; newestAt: Date } {
 /** The traffic server, started once the bundles exist. */
 let server!: ChildProcess;
 
-function fromServer<T extends ServerReport['type']>(type: T, request?: ServerRequest): Promise<Extract<ServerReport, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the bench server sent no ${type} within 120 s`)), 120_000);
-    const onMessage = (message: ServerReport): void => {
-      if (message.type !== type) return;
-      clearTimeout(timer);
-      server.off('message', onMessage);
-      resolve(message as Extract<ServerReport, { type: T }>);
-    };
-    server.on('message', onMessage);
-    if (request !== undefined) server.send(request);
-  });
-}
+const fromServer = <T extends ServerReport['type']>(type: T, request?: ServerRequest): Promise<Extract<ServerReport, { type: T }>> => askServer(server, type, request);
 
 // ---------------------------------------------------------------------------- running clients
 
