@@ -596,7 +596,7 @@ export class GatewayConnection implements SessionSink {
 
   /** Discord silently ignores commands about guilds that are not on the shard. */
   #ownsGuild(session: SimulatedSession, guildId: string): boolean {
-    return this.#context.world.hasGuild(guildId) && Number((BigInt(guildId) >> 22n) % BigInt(session.numShards)) === session.shard;
+    return this.#context.world.hasGuild(guildId) && session.owns(guildId);
   }
 
   #emitHugeGuild(session: SimulatedSession, bytes: number): void {

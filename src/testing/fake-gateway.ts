@@ -354,11 +354,9 @@ export class FakeGateway {
     const sessions = [session.id];
     // A bot running two shard totals at once (resharding) gets each event in both sets.
     if (this.#totals.size > 1) {
-      const inGuild = event.guildId !== null;
-      const guild = inGuild ? BigInt(event.guildId as string) >> 22n : 0n;
       for (const other of this.#sessions.values()) {
         if (other.numShards === session.numShards || !other.resumable()) continue;
-        if ((inGuild ? Number(guild % BigInt(other.numShards)) : 0) !== other.shard || !receivesDispatch(other.intents, event.t, inGuild)) continue;
+        if (!other.owns(event.guildId) || !receivesDispatch(other.intents, event.t, event.guildId !== null)) continue;
         other.append(event.t, event.d, world);
         sessions.push(other.id);
       }

@@ -137,6 +137,11 @@ export class SimulatedSession {
     this.#dispatches.length = 0;
   }
 
+  /** Whether this session's shard gets the events of `guildId` (`(id >> 22) % num_shards`); a DM's (null) go to shard 0. */
+  owns(guildId: string | null): boolean {
+    return guildId === null ? this.shard === 0 : Number((BigInt(guildId) >> 22n) % BigInt(this.numShards)) === this.shard;
+  }
+
   /** Whether a RESUME could still pick this session up at `now`. */
   resumable(now = Date.now()): boolean {
     return this.#state !== 'ended' && now < this.#expiresAt;
