@@ -6,7 +6,8 @@
 // FakeGateway's traffic, generated and compressed before anything is timed, written to each
 // shard's socket as fast as the shard reads, so it outruns both pipelines and what is measured
 // is their capacity.
-//   npm run bench:bus [-- --events 25000 --rounds 3]
+//   npm run bench:bus [-- --events 25000 --rounds 3 --commands]
+// (--commands: after each run, Redis's CPU per event by command, from INFO commandstats.)
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     pipeline: { type: 'string' },
     redis: { type: 'string' },
     gateway: { type: 'string' },
+    commands: { type: 'boolean', default: false },
   },
 });
 const SHARDS = 16;
@@ -187,10 +189,21 @@ async function redisCpuUs(client: Redis): Promise<number> {
   return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
 }
 
+/** Redis's CPU per event by command since the last `CONFIG RESETSTAT`, the costly ones first. */
+async function commandCosts(client: Redis, events: number): Promise<string> {
+  const costs = [...(await client.info('commandstats')).matchAll(/cmdstat_(\w+):calls=\d+,usec=(\d+)/g)].map(([, name, us]) => [name, Number(us) / events] as const);
+  return costs
+    .filter(([, us]) => us >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => `${name} ${us.toFixed(2)}`)
+    .join(', ');
+}
+
 let runs = 0;
 async function run(pipeline: string, url: string, port: number, go: (group: string) => void): Promise<Result> {
   const client = new Redis(url);
   await client.flushall();
+  await client.config('RESETSTAT');
   const redisBefore = await redisCpuUs(client);
   const group = `bus-${pipeline}-${runs++}`;
   const consumer = child('consumer', pipeline, url);
@@ -207,6 +220,7 @@ async function run(pipeline: string, url: string, port: number, go: (group: stri
     peakMemory = Math.max(peakMemory, Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]));
   }
   const redisCpu = (await redisCpuUs(client)) - redisBefore;
+  if (values.commands === true) console.log(`${pipeline}, Redis µs/event by command (a script's own commands also under their names): ${await commandCosts(client, consumer.count)}`);
   await publisher.stop();
   await consumer.stop();
   await client.quit();

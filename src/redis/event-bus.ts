@@ -54,8 +54,14 @@ export interface BusEntry {
   readonly data: string;
 }
 
-/** The fields of an entry, in the order the service writes them. */
-export const entryFields = (shard: number, session: string, sequence: number, type: string, data: string): string[] => ['shard', String(shard), 'session', session, 'seq', String(sequence), 't', type, 'd', data];
+/** The names of an entry's fields, in the order the service writes them. */
+export const ENTRY_FIELD_NAMES = ['shard', 'session', 'seq', 't', 'd'] as const;
+
+/** The fields of an entry (name, value, …), in the order the service writes them. */
+export const entryFields = (shard: number, session: string, sequence: number, type: string, data: string): string[] => {
+  const values = [String(shard), session, String(sequence), type, data];
+  return ENTRY_FIELD_NAMES.flatMap((name, at) => [name, values[at] as string]);
+};
 
 /** An entry's fields (as Redis returns them: name, value, …), or null for one that is not an event of ours. */
 export function parseEntry(fields: readonly string[]): BusEntry | null {

@@ -1,18 +1,19 @@
 /**
  * The service's side of the event bus: dispatches appended to their type's stream in
- * pipelined batches (one round trip for hundreds of XADDs), each stream capped with
+ * batches, one script call for hundreds of XADDs (one command for ioredis to build and one
+ * reply to read, where a pipeline has one of each per entry), each stream capped with
  * `MAXLEN ~`. A batch Redis did not take is sent again, in order, until it is; a checkpoint
  * given with a batch is reported once everything before it is in Redis, so sessions are
  * saved only as far as their events were published.
  */
 import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
-import { DEFAULT_BUS_PREFIX, DEFAULT_STREAM_CAP, busKeys, entryFields } from './event-bus.js';
+import { DEFAULT_BUS_PREFIX, DEFAULT_STREAM_CAP, ENTRY_FIELD_NAMES, busKeys } from './event-bus.js';
 import type { BusKeys } from './event-bus.js';
 import { redisConnection } from './connection.js';
 import type { RedisInput } from './connection.js';
 
-/** Entries sent in one pipeline at most. */
+/** Entries sent in one script call at most. */
 const BATCH_SIZE = 512;
 /** Entries waiting behind the batch in flight before `full` asks the caller to wait. */
 const HIGH_WATER = 8 * BATCH_SIZE;
@@ -31,8 +32,25 @@ export interface EventPublisherOptions {
   readonly logger?: Logger | null;
 }
 
-/** One entry: its stream's key and its fields. */
-type Entry = readonly [stream: string, fields: string[]];
+/**
+ * KEYS: per entry, its stream. ARGV: the cap, then per entry the values of its fields.
+ * Appends every entry (capped), in order; returns how many.
+ */
+const APPEND = `
+local cap, values = ARGV[1], ${ENTRY_FIELD_NAMES.length}
+for i = 1, #KEYS do
+  local at = (i - 1) * values + 1
+  redis.call('XADD', KEYS[i], 'MAXLEN', '~', cap, '*', ${ENTRY_FIELD_NAMES.map((name, at) => `'${name}', ARGV[at + ${at + 1}]`).join(', ')})
+end
+return #KEYS
+`;
+
+/** One entry: its stream's key and its field values, in the order of ENTRY_FIELD_NAMES. */
+type Entry = readonly [stream: string, shard: string, session: string, sequence: string, type: string, data: string];
+
+interface PublisherScripts {
+  gloamingAppend(...args: (string | number)[]): Promise<number>;
+}
 
 interface Batch<C> {
   readonly entries: Entry[];
@@ -51,7 +69,7 @@ interface Batch<C> {
  * if (publisher.full) await publisher.room();
  */
 export class EventPublisher<C = unknown> {
-  readonly #redis: RedisClient;
+  readonly #redis: RedisClient & PublisherScripts;
   readonly #owned: boolean;
   readonly #keys: BusKeys;
   readonly #cap: string;
@@ -75,7 +93,8 @@ export class EventPublisher<C = unknown> {
     this.#logger = options.logger ?? null;
     this.#confirmed = confirmed;
     const { client, owned } = redisConnection(options.redis);
-    this.#redis = client;
+    client.defineCommand('gloamingAppend', { lua: APPEND });
+    this.#redis = client as RedisClient & PublisherScripts;
     this.#owned = owned;
   }
 
@@ -91,7 +110,7 @@ export class EventPublisher<C = unknown> {
 
   /** Buffers one dispatch for its type's stream. */
   publish(shard: number, session: string, sequence: number, type: string, data: string): void {
-    this.#buffer.push([this.#keys.events(type), entryFields(shard, session, sequence, type, data)]);
+    this.#buffer.push([this.#keys.events(type), String(shard), session, String(sequence), type, data]);
     if (this.#buffer.length >= BATCH_SIZE) this.#cut();
     else this.#schedule();
   }
@@ -161,10 +180,10 @@ export class EventPublisher<C = unknown> {
   }
 
   async #write(entries: readonly Entry[]): Promise<void> {
-    const pipeline = this.#redis.pipeline();
-    for (const [stream, fields] of entries) pipeline.xadd(stream, 'MAXLEN', '~', this.#cap, '*', ...fields);
-    const replies = (await pipeline.exec()) ?? [];
-    const failed = replies.find(([error]) => error !== null);
-    if (failed !== undefined) throw failed[0] as Error;
+    const args: string[] = [String(entries.length)];
+    for (const entry of entries) args.push(entry[0]);
+    args.push(this.#cap);
+    for (const entry of entries) args.push(entry[1], entry[2], entry[3], entry[4], entry[5]);
+    await this.#redis.gloamingAppend(...args);
   }
 }

@@ -23,16 +23,16 @@ const DEAD_LETTER_CAP = 100_000;
 const RETRY_MS = 1_000;
 
 /**
- * KEYS: per entry, its hand-out set and its stream. ARGV: group, window, ttl ms, then per
- * entry its sequence and entry id. Returns per entry 1 (hand it out) or 0 (another entry of
- * the same shard, session and sequence was handed out: acked here, skipped).
+ * KEYS: the stream, then the hand-out sets the entries need (one per shard and session).
+ * ARGV: group, window, ttl ms, then per entry its hand-out set's index among KEYS, its
+ * sequence and its entry id. Returns per entry 1 (hand it out) or 0 (another entry of the
+ * same shard, session and sequence was handed out: acked here, skipped).
  */
 const HAND_OUT = `
-local group, window, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local stream, group, window, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local out, touched = {}, {}
-for i = 1, #KEYS / 2 do
-  local handed, stream = KEYS[2 * i - 1], KEYS[2 * i]
-  local seq, id = ARGV[2 * i + 2], ARGV[2 * i + 3]
+for i = 1, (#ARGV - 3) / 3 do
+  local handed, seq, id = KEYS[tonumber(ARGV[3 * i + 1])], ARGV[3 * i + 2], ARGV[3 * i + 3]
   local seen = redis.call('ZRANGEBYSCORE', handed, seq, seq, 'LIMIT', 0, 1)[1]
   if not seen then
     redis.call('ZADD', handed, seq, id)
@@ -349,7 +349,8 @@ export class GatewayConsumer implements AsyncIterable<ConsumedEvent> {
 
   /** Entries read from `stream`, through the hand-out script; those it passes become items. */
   async #handOut(stream: string, entries: readonly StreamEntry[]): Promise<void> {
-    const keys: string[] = [];
+    const keys: string[] = [stream];
+    const keyAt = new Map<string, number>();
     const args: (string | number)[] = [this.#group, this.#window, HANDED_TTL_MS];
     const candidates: { id: string; entry: NonNullable<ReturnType<typeof parseEntry>> }[] = [];
     const damaged: StreamEntry[] = [];
@@ -360,8 +361,10 @@ export class GatewayConsumer implements AsyncIterable<ConsumedEvent> {
         else void this.#client.xack(stream, this.#group, id).catch(() => undefined); // trimmed by the cap before it was read; a failed ack only leaves it pending
         continue;
       }
-      keys.push(this.#keys.handed(this.#group, entry.shard, entry.session), stream);
-      args.push(entry.sequence, id);
+      const handed = this.#keys.handed(this.#group, entry.shard, entry.session);
+      let at = keyAt.get(handed);
+      if (at === undefined) keyAt.set(handed, (at = keys.push(handed)));
+      args.push(at, entry.sequence, id);
       candidates.push({ id, entry });
     }
     for (const [id, fields] of damaged) await this.#deadLetter(stream, id, fields as string[]);

@@ -82,6 +82,30 @@ describe('the event bus', () => {
     expect(first?.event.s).toBeGreaterThan(1);
   });
 
+  it('appends entries batch after batch, each to its type\'s stream in the order published, and confirms a checkpoint once all before it are in', async () => {
+    const prefix = `p${++prefixes}:`;
+    const confirmed: string[] = [];
+    const publisher = new EventPublisher<string>({ redis: redis.current.url, prefix }, (checkpoint) => confirmed.push(checkpoint));
+    const types = ['MESSAGE_CREATE', 'TYPING_START'];
+    // 1,300 entries: more than two batches, the types interleaved, `d` with text that is not ASCII.
+    for (let n = 0; n < 1_300; n++) {
+      publisher.publish(n % 3, 'session', n + 1, types[n % 2] as string, JSON.stringify({ n, content: `é ✨ ${n}` }));
+      if (n === 999) publisher.checkpoint('after 1000');
+    }
+    await publisher.flush();
+    expect(confirmed).toEqual(['after 1000']);
+    expect(publisher.published).toBe(1_300);
+    await publisher.close();
+    const client = new Redis(redis.current.url);
+    for (const [at, type] of types.entries()) {
+      const entries = (await client.xrange(`${prefix}events:${type}`, '-', '+')) as [string, string[]][];
+      expect(entries.map(([, fields]) => fields)).toEqual(
+        Array.from({ length: 650 }, (_, k) => 2 * k + at).map((n) => ['shard', String(n % 3), 'session', 'session', 'seq', String(n + 1), 't', type, 'd', JSON.stringify({ n, content: `é ✨ ${n}` })]),
+      );
+    }
+    await client.quit();
+  });
+
   it('hands each event to one consumer of a group once, and skips an entry of the same shard, session and sequence', async () => {
     const g = await start({ shards: 2, maxConcurrency: 2 });
     const prefix = `p${++prefixes}:`;
