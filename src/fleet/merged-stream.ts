@@ -31,6 +31,21 @@ export interface MessageSource {
   nextMessage(): Promise<ShardMessage>;
 }
 
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+
+/**
+ * An async iterator over `next()` until it gives null. A plain object rather than an async
+ * generator: a generator's yield costs promises of its own on every item of a hot loop.
+ */
+export function untilNull<T>(next: () => Promise<T | null>): AsyncIterableIterator<T> {
+  const iterator: AsyncIterableIterator<T> = {
+    next: () => next().then((item): IteratorResult<T> => (item === null ? DONE : { value: item, done: false })),
+    return: () => Promise.resolve(DONE),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
 type Settled<S, T> = { readonly shard: S; readonly value: T } | { readonly shard: S; readonly error: unknown };
 
 /**
@@ -45,7 +60,8 @@ class MergedStream<S, T> {
   readonly #members = new Set<S>();
   readonly #pulling = new Set<S>();
   readonly #ready: Settled<S, T>[] = [];
-  #wake: (() => void) | null = null;
+  /** Every `next()` waiting for an item (iterators may be asked again before they answered). */
+  #waiting: (() => void)[] = [];
 
   constructor(
     shards: Iterable<S>,
@@ -94,7 +110,7 @@ class MergedStream<S, T> {
         return { shard, value: this.#asError(shard, shardError) };
       }
       if (this.#members.size === 0) return null;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
   }
 
@@ -114,9 +130,10 @@ class MergedStream<S, T> {
   }
 
   #signal(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
+    if (this.#waiting.length === 0) return;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const wake of waiting) wake();
   }
 }
 
@@ -163,14 +180,13 @@ class MergedShardStream<S, T, Item> implements AsyncIterable<Item> {
   }
 
   /** The next item, or null once no shard is left. */
-  async next(): Promise<Item | null> {
-    const next = await this.#stream.next();
-    return next === null ? null : this.#wrap(next.shard, next.value);
+  next(): Promise<Item | null> {
+    return this.#stream.next().then((next) => (next === null ? null : this.#wrap(next.shard, next.value)));
   }
 
   /** Iterates until no shard is left; breaking out leaves the shards running. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Item, void, undefined> {
-    for (let item = await this.next(); item !== null; item = await this.next()) yield item;
+  [Symbol.asyncIterator](): AsyncIterableIterator<Item> {
+    return untilNull(() => this.next());
   }
 }
 

@@ -12,7 +12,7 @@ import { CloseFrame } from '../shard/close-codes.js';
 import type { Session } from '../shard/session.js';
 import { Shard } from '../shard/shard.js';
 import { closeAll } from './create.js';
-import { ShardEventStream, ShardMessageStream } from './merged-stream.js';
+import { ShardEventStream, ShardMessageStream, untilNull } from './merged-stream.js';
 import type { ShardEventItem, ShardMessageItem } from './merged-stream.js';
 import { DISCORD_REST_URL, checkedRestUrl, gatewayBotFor, planRange } from './plan.js';
 import type { RecommendedConfig } from './plan.js';
@@ -224,8 +224,8 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
   }
 
   /** Iterates the fleet's events until it is closed and drained; breaking out does not close it. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<ShardEventItem, void, undefined> {
-    for (let item = await this.next(); item !== null; item = await this.next()) yield item;
+  [Symbol.asyncIterator](): AsyncIterableIterator<ShardEventItem> {
+    return untilNull(() => this.next());
   }
 
   /** What the resharder may do with this fleet's shards. */

@@ -239,6 +239,22 @@ describe('ShardEventStream', () => {
     expectEverySequenceOnce(items);
   });
 
+  it('answers next() calls made before earlier ones answered, each with its own item, none left waiting', async () => {
+    const g = await start({ shards: 2, identifyInterval: 0, guilds: 0 });
+    const shards = track(createRange({ start: 0, end: 2 }, 2, configFor(g, { queue: fastQueue(2, 0) })));
+    const stream = new ShardEventStream(shards);
+    const iterator = stream[Symbol.asyncIterator]();
+    for (let ready = 0; ready < 2; ) if ((await iterator.next()).value?.event.t === GatewayDispatchEvents.Ready) ready += 1;
+    // Four reads wait at once; four events arrive one by one.
+    const reads = Array.from({ length: 4 }, () => iterator.next());
+    for (let n = 0; n < 4; n++) {
+      g.dispatch(n % 2, 'INTERACTION_CREATE', { id: `e${n}` });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const answered = await Promise.race([Promise.all(reads), new Promise<null>((resolve) => setTimeout(() => resolve(null), 5_000))]);
+    expect(answered?.map((result) => (result.value?.event.d as { id: string }).id).sort()).toEqual(['e0', 'e1', 'e2', 'e3']);
+  });
+
   it('takes shards in and out while running, yields a fatal error as an item, and ends when none is left', async () => {
     const g = await start({ shards: 3, identifyInterval: 0, guilds: 0 });
     const [a, b, c] = createRange({ start: 0, end: 3 }, 3, configFor(g, { queue: fastQueue(3, 0) })) as [Shard, Shard, Shard];
