@@ -37,8 +37,8 @@ const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
  * An async iterator over `next()` until it gives null. A plain object rather than an async
  * generator: a generator's yield costs promises of its own on every item of a hot loop.
  */
-export function untilNull<T>(next: () => Promise<T | null>): AsyncIterableIterator<T> {
-  const iterator: AsyncIterableIterator<T> = {
+export function untilNull<T>(next: () => Promise<T | null>): AsyncIterableIterator<T, undefined> {
+  const iterator: AsyncIterableIterator<T, undefined> = {
     next: () => next().then((item): IteratorResult<T> => (item === null ? DONE : { value: item, done: false })),
     return: () => Promise.resolve(DONE),
     [Symbol.asyncIterator]: () => iterator,
@@ -185,7 +185,7 @@ class MergedShardStream<S, T, Item> implements AsyncIterable<Item> {
   }
 
   /** Iterates until no shard is left; breaking out leaves the shards running. */
-  [Symbol.asyncIterator](): AsyncIterableIterator<Item> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<Item, undefined> {
     return untilNull(() => this.next());
   }
 }

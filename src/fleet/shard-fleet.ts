@@ -224,7 +224,7 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
   }
 
   /** Iterates the fleet's events until it is closed and drained; breaking out does not close it. */
-  [Symbol.asyncIterator](): AsyncIterableIterator<ShardEventItem> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<ShardEventItem, undefined> {
     return untilNull(() => this.next());
   }
 
