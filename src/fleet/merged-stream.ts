@@ -39,7 +39,7 @@ const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
  */
 export function untilNull<T>(next: () => Promise<T | null>): AsyncIterableIterator<T, undefined> {
   const iterator: AsyncIterableIterator<T, undefined> = {
-    next: () => next().then((item): IteratorResult<T> => (item === null ? DONE : { value: item, done: false })),
+    next: () => next().then((item): IteratorResult<T, undefined> => (item === null ? DONE : { value: item, done: false })),
     return: () => Promise.resolve(DONE),
     [Symbol.asyncIterator]: () => iterator,
   };
