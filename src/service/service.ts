@@ -11,8 +11,7 @@ import type { Redis as RedisClient } from 'ioredis';
 import { dispatchData } from '../codec/dispatch-data.js';
 import type { DispatchEventName } from '../codec/event-types.js';
 import { peekPayload } from '../codec/peek.js';
-import { fetchGatewayBot } from '../fleet/gateway-bot.js';
-import { DISCORD_REST_URL } from '../fleet/plan.js';
+import { DISCORD_REST_URL, gatewayBotFor } from '../fleet/plan.js';
 import type { RecommendedConfig } from '../fleet/plan.js';
 import type { ReshardOptions, ReshardReport } from '../fleet/resharding.js';
 import { ShardFleet } from '../fleet/shard-fleet.js';
@@ -189,7 +188,7 @@ export class GatewayService {
     let { total, gatewayUrl } = options;
     let limits: APIGatewayBotInfo['session_start_limit'] | undefined;
     if (total === undefined || gatewayUrl === undefined) {
-      const info = await fetchGatewayBot(options.restUrl ?? DISCORD_REST_URL, options.token);
+      const info = await gatewayBotFor({ token: options.token, intents: options.intents, restUrl: options.restUrl ?? DISCORD_REST_URL, ...(options.allowInsecureUrls === undefined ? {} : { allowInsecureUrls: options.allowInsecureUrls }) });
       total ??= info.shards;
       gatewayUrl ??= info.url;
       limits = info.session_start_limit;

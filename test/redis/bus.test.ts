@@ -190,3 +190,16 @@ describe('the event bus', () => {
     await expect(c.command(0, huge)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
 });
+
+describe('a service sized by /gateway/bot', () => {
+  it('runs the shard count and gateway URL the REST API recommends, and refuses a REST URL that would carry the token in clear', async () => {
+    const g = await start({ shards: 3, maxConcurrency: 3 });
+    const prefix = `p${++prefixes}:`;
+    const s = await GatewayService.start({ token: TOKEN, intents: 513, redis: redis.current.url, restUrl: g.restUrl, prefix, identifyIntervalMs: 0 });
+    open.push(s);
+    await until(() => s.active, 10_000);
+    expect(g.log.ofType('identify').map((entry) => [entry.shard, entry.numShards]).sort()).toEqual([[0, 3], [1, 3], [2, 3]]);
+    const refused = GatewayService.start({ token: TOKEN, intents: 513, redis: redis.current.url, restUrl: 'http://gateway.example/api/v10', prefix: `p${++prefixes}:` });
+    await expect(refused).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringMatching(/restUrl.*unencrypted/) });
+  });
+});
