@@ -20,6 +20,8 @@ export interface EventSource {
   peekEvent(): Promise<ShardEvent>;
   /** The next event, taken. */
   nextEvent(): Promise<ShardEvent>;
+  /** Optional: the next event if it is there now (taken, or left with `peek`), else undefined; throws as the others reject. Saves promises per event. */
+  pollEvent?(options?: { readonly peek?: boolean }): ShardEvent | undefined;
 }
 
 /** What a {@link ShardMessageStream} calls on a member, with the contract of {@link EventSource}. */
@@ -29,47 +31,40 @@ export interface MessageSource {
   peekMessage(): Promise<ShardMessage>;
   /** The next message, taken. */
   nextMessage(): Promise<ShardMessage>;
+  /** Optional, as {@link EventSource.pollEvent}; `wantedOnly` polls what `nextWantedMessage` yields. */
+  pollMessage?(options?: { readonly peek?: boolean; readonly wantedOnly?: boolean }): ShardMessage | undefined;
 }
 
 const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
-/**
- * An async iterator over `next()` until it gives null. A plain object rather than an async
- * generator: a generator's yield costs promises of its own on every item of a hot loop.
- */
-export function untilNull<T>(next: () => Promise<T | null>): AsyncIterableIterator<T, undefined> {
-  const iterator: AsyncIterableIterator<T, undefined> = {
-    next: () => next().then((item): IteratorResult<T, undefined> => (item === null ? DONE : { value: item, done: false })),
-    return: () => Promise.resolve(DONE),
-    [Symbol.asyncIterator]: () => iterator,
-  };
-  return iterator;
-}
-
 type Settled<S, T> = { readonly shard: S; readonly value: T } | { readonly shard: S; readonly error: unknown };
+
+/** How the engine reaches a member: wait for its next item (leaving it or taking it), and, if the member can, look without waiting. */
+interface Access<S, T> {
+  peek(shard: S): Promise<T>;
+  take(shard: S): Promise<T>;
+  /** The next item if it is there now (taken unless `peek`), else undefined; null for a member that cannot say. */
+  poll(shard: S, peek: boolean): T | undefined | null;
+}
 
 /**
  * The engine of both merged streams: one outstanding peek per shard, answers served in
  * the order they arrived, taken from the shard only when served — so a shard removed
- * meanwhile keeps its item.
+ * meanwhile keeps its item. A member that can be polled is asked without a promise first:
+ * under load its next item is already buffered.
  */
 class MergedStream<S, T> {
-  readonly #peek: (shard: S) => Promise<T>;
-  readonly #take: (shard: S) => Promise<T>;
+  readonly #access: Access<S, T>;
   readonly #asError: (shard: S, error: ShardError) => T;
   readonly #members = new Set<S>();
-  readonly #pulling = new Set<S>();
+  /** Shards with a peek on the way or an answer waiting in #ready: one each at most. */
+  readonly #queued = new Set<S>();
   readonly #ready: Settled<S, T>[] = [];
   /** Every `next()` waiting for an item (iterators may be asked again before they answered). */
   #waiting: (() => void)[] = [];
 
-  constructor(
-    shards: Iterable<S>,
-    access: { peek: (shard: S) => Promise<T>; take: (shard: S) => Promise<T> },
-    asError: (shard: S, error: ShardError) => T,
-  ) {
-    this.#peek = access.peek;
-    this.#take = access.take;
+  constructor(shards: Iterable<S>, access: Access<S, T>, asError: (shard: S, error: ShardError) => T) {
+    this.#access = access;
     this.#asError = asError;
     for (const shard of shards) this.add(shard);
   }
@@ -90,41 +85,49 @@ class MergedStream<S, T> {
     return removed;
   }
 
-  /** The next item, or null once no shard is left. */
-  async next(): Promise<{ shard: S; value: T } | null> {
+  /** The next item, shaped by `shape`, or `end` once no shard is left. */
+  async next<R>(shape: (shard: S, value: T) => R, end: R): Promise<R> {
     for (;;) {
       const settled = this.#ready.shift();
       if (settled !== undefined) {
         const { shard } = settled;
+        this.#queued.delete(shard);
         if (!this.#members.has(shard)) continue; // removed while its item was on the way
         if ('value' in settled) {
-          const value = await this.#take(shard); // the peeked item: resolves at once
+          // The peeked item: there now, polled or (resolving at once) taken.
+          const value = this.#access.poll(shard, false) ?? (await this.#access.take(shard));
           this.#request(shard);
-          return { shard, value };
+          return shape(shard, value);
         }
         // The shard's stream ended: closed by the user (silently) or fatally (as an error item).
         this.#members.delete(shard);
         const { error } = settled;
         if (error instanceof ShardError && error.kind === 'Closed') continue;
         const shardError = error instanceof ShardError ? error : new ShardError('UNEXPECTED', `the shard's stream ended with an error that is not a ShardError: ${String(error)}`, { cause: error });
-        return { shard, value: this.#asError(shard, shardError) };
+        return shape(shard, this.#asError(shard, shardError));
       }
-      if (this.#members.size === 0) return null;
+      if (this.#members.size === 0) return end;
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
   }
 
   #request(shard: S): void {
-    if (this.#pulling.has(shard)) return;
-    this.#pulling.add(shard);
-    this.#peek(shard).then(
+    if (this.#queued.has(shard)) return;
+    this.#queued.add(shard);
+    let now: T | undefined | null;
+    try {
+      now = this.#access.poll(shard, true);
+    } catch (error) {
+      return this.#settle({ shard, error });
+    }
+    if (now !== undefined && now !== null) return this.#settle({ shard, value: now });
+    this.#access.peek(shard).then(
       (value) => this.#settle({ shard, value }),
       (error: unknown) => this.#settle({ shard, error }),
     );
   }
 
   #settle(settled: Settled<S, T>): void {
-    this.#pulling.delete(settled.shard);
     this.#ready.push(settled);
     this.#signal();
   }
@@ -153,15 +156,12 @@ export interface ShardMessageItem<S extends MessageSource = Shard> {
 class MergedShardStream<S, T, Item> implements AsyncIterable<Item> {
   readonly #stream: MergedStream<S, T>;
   readonly #wrap: (shard: S, value: T) => Item;
+  readonly #result: (shard: S, value: T) => IteratorResult<Item, undefined>;
 
-  constructor(
-    shards: Iterable<S>,
-    access: { peek: (shard: S) => Promise<T>; take: (shard: S) => Promise<T> },
-    asError: (shard: S, error: ShardError) => T,
-    wrap: (shard: S, value: T) => Item,
-  ) {
+  constructor(shards: Iterable<S>, access: Access<S, T>, asError: (shard: S, error: ShardError) => T, wrap: (shard: S, value: T) => Item) {
     this.#stream = new MergedStream(shards, access, asError);
     this.#wrap = wrap;
+    this.#result = (shard, value) => ({ value: wrap(shard, value), done: false });
   }
 
   /** The shards still in the stream. */
@@ -181,12 +181,30 @@ class MergedShardStream<S, T, Item> implements AsyncIterable<Item> {
 
   /** The next item, or null once no shard is left. */
   next(): Promise<Item | null> {
-    return this.#stream.next().then((next) => (next === null ? null : this.#wrap(next.shard, next.value)));
+    return this.#stream.next(this.#wrap, null);
   }
 
-  /** Iterates until no shard is left; breaking out leaves the shards running. */
+  /**
+   * `next()` as an iterator result, as `for await` asks for it (no promise in between).
+   *
+   * @example
+   * const { value, done } = await stream.nextResult();
+   */
+  nextResult(): Promise<IteratorResult<Item, undefined>> {
+    return this.#stream.next(this.#result, DONE);
+  }
+
+  /**
+   * Iterates until no shard is left; breaking out leaves the shards running. A plain
+   * iterator rather than an async generator, whose every `yield` costs promises of its own.
+   */
   [Symbol.asyncIterator](): AsyncIterableIterator<Item, undefined> {
-    return untilNull(() => this.next());
+    const iterator: AsyncIterableIterator<Item, undefined> = {
+      next: () => this.nextResult(),
+      return: () => Promise.resolve(DONE),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 }
 
@@ -205,7 +223,7 @@ export class ShardEventStream<S extends EventSource = Shard> extends MergedShard
   constructor(shards: Iterable<S>) {
     super(
       shards,
-      { peek: (shard) => shard.peekEvent(), take: (shard) => shard.nextEvent() },
+      { peek: (shard) => shard.peekEvent(), take: (shard) => shard.nextEvent(), poll: (shard, peek) => (shard.pollEvent === undefined ? null : shard.pollEvent({ peek })) },
       (_shard, error) => ({ op: 'error', t: null, s: null, d: error }),
       (shard, event) => ({ shard, event }),
     );
@@ -236,9 +254,11 @@ export class ShardMessageStream<S extends MessageSource = Shard> extends MergedS
     const wanted = options.wantedOnly === true;
     super(
       shards,
-      wanted
-        ? { peek: (shard) => (shard as unknown as WantedMessageSource).peekWantedMessage(), take: (shard) => (shard as unknown as WantedMessageSource).nextWantedMessage() }
-        : { peek: (shard) => shard.peekMessage(), take: (shard) => shard.nextMessage() },
+      {
+        peek: wanted ? (shard) => (shard as unknown as WantedMessageSource).peekWantedMessage() : (shard) => shard.peekMessage(),
+        take: wanted ? (shard) => (shard as unknown as WantedMessageSource).nextWantedMessage() : (shard) => shard.nextMessage(),
+        poll: (shard, peek) => (shard.pollMessage === undefined ? null : shard.pollMessage({ peek, wantedOnly: wanted })),
+      },
       (_shard, error) => ({ type: 'error', error }),
       (shard, message) => ({ shard, message }),
     );

@@ -9,10 +9,11 @@ import type { ShardConfig } from '../config.js';
 import { InMemoryQueue } from '../queue/in-memory-queue.js';
 import type { Queue } from '../queue/queue.js';
 import { CloseFrame } from '../shard/close-codes.js';
+import type { Logger } from '../observability/logger.js';
 import type { Session } from '../shard/session.js';
 import { Shard } from '../shard/shard.js';
 import { closeAll } from './create.js';
-import { ShardEventStream, ShardMessageStream, untilNull } from './merged-stream.js';
+import { ShardEventStream, ShardMessageStream } from './merged-stream.js';
 import type { ShardEventItem, ShardMessageItem } from './merged-stream.js';
 import { DISCORD_REST_URL, checkedRestUrl, gatewayBotFor, planRange } from './plan.js';
 import type { RecommendedConfig } from './plan.js';
@@ -23,6 +24,9 @@ import type { FleetItem } from './reshard-items.js';
 import { ReshardError, resolveReshardOptions } from './resharding.js';
 import type { ReshardOptions, ReshardProgress, ReshardReport } from './resharding.js';
 import { resumeSessions } from './sessions.js';
+import { keepSessions } from '../sessions/saver.js';
+import type { SessionKeeper } from '../sessions/saver.js';
+import type { SessionStore } from '../sessions/store.js';
 
 /** Options of a {@link ShardFleet}. */
 export interface ShardFleetOptions {
@@ -40,6 +44,12 @@ export interface ShardFleetOptions {
   readonly shards?: number | { readonly total: number; readonly start?: number; readonly end?: number };
   /** Sessions to resume, by shard number (as `close(CloseFrame.RESUME)` returned them). */
   readonly sessions?: ReadonlyMap<number, Session>;
+  /**
+   * Where the serving set's sessions are kept while the fleet runs (as `keepSessions` keeps
+   * them), and loaded from at start when `sessions` is not given. After a reshard it keeps
+   * the new set's, once the old set has closed (which forgets the old sessions).
+   */
+  readonly sessionStore?: SessionStore;
   /** How `reshard()` and its automatic mode (`checkInterval`) work; every field has a default. */
   readonly reshard?: ReshardOptions;
   /** Called after each reshard finished (the old set closed), asked for or automatic. */
@@ -81,6 +91,8 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
   /** The merged stream's next item, kept while a reshard may wake the loop first. */
   #pendingNext: Promise<FleetItem<Shard> | null> | null = null;
   #wake: (() => void) | null = null;
+  /** Keeps the serving set's sessions in the `sessionStore`; moved to the new set after a reshard. */
+  #keeper: Promise<SessionKeeper> | null;
 
   private constructor(config: ShardConfig & { queue: Queue }, restUrl: string, shards: Shard[], options: ShardFleetOptions) {
     this.#config = config;
@@ -89,7 +101,9 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
     this.#members = new Set(shards);
     this.#partial = shards.length !== (shards[0]?.id.total ?? 0);
     const logger = config.logger?.child({ component: 'ShardFleet' }) ?? null;
-    this.#resharder = new Resharder(this.#host(), fleetItems<Shard>(), resolveReshardOptions(options.reshard), logger, options.onReshard ?? null);
+    const store = options.sessionStore;
+    this.#keeper = store === undefined ? null : Promise.resolve(keepSessions(shards, store, logger === null ? {} : { logger }));
+    this.#resharder = new Resharder(this.#host(store, logger), fleetItems<Shard>(), resolveReshardOptions(options.reshard), logger, options.onReshard ?? null);
   }
 
   /**
@@ -117,7 +131,8 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
     }
     const withQueue = config as ShardConfig & { queue: Queue };
     const range = typeof asked === 'object' ? { start: asked.start ?? 0, end: asked.end ?? total } : { start: 0, end: total };
-    return new ShardFleet(withQueue, restUrl, buildSet(withQueue, total, range, options.sessions), options);
+    const sessions = options.sessions ?? (await options.sessionStore?.load());
+    return new ShardFleet(withQueue, restUrl, buildSet(withQueue, total, range, sessions), options);
   }
 
   /** The shards serving now (the old set until a reshard switches). */
@@ -225,11 +240,20 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
 
   /** Iterates the fleet's events until it is closed and drained; breaking out does not close it. */
   [Symbol.asyncIterator](): AsyncIterableIterator<ShardEventItem, undefined> {
-    return untilNull(() => this.next());
+    const iterator: AsyncIterableIterator<ShardEventItem, undefined> = {
+      next: () => {
+        const stream = this.#read('events') as ShardEventStream;
+        if (!this.#resharder.active && this.#pendingNext === null) return stream.nextResult();
+        return this.#nextOf(stream).then((item) => (item === null ? { value: undefined, done: true } : { value: item as ShardEventItem, done: false }));
+      },
+      return: () => Promise.resolve({ value: undefined, done: true }),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** What the resharder may do with this fleet's shards. */
-  #host(): ReshardHost<Shard> {
+  #host(store: SessionStore | undefined, logger: Logger | null): ReshardHost<Shard> {
     // A closed shard leaves the stream once what it held was read; never read, it holds nothing for the loop.
     const left = (shards: readonly Shard[]): boolean => {
       const members = new Set(this.#stream?.shards ?? []);
@@ -267,6 +291,15 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
         this.#wake = null;
         wake?.();
       },
+      finished: () => {
+        // The old set forgot its sessions as it closed: once that is saved, the store keeps the new set's.
+        const old = this.#keeper;
+        if (old === null || store === undefined) return;
+        this.#keeper = old.then(async (keeper) => {
+          await keeper.stop();
+          return keepSessions(this.#shards, store, logger === null ? {} : { logger });
+        });
+      },
     };
   }
 
@@ -286,7 +319,10 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
       this.#members.delete(shard);
       this.#stream?.remove(shard);
     }
+    // A keeper moving to the new set is in place first, so it sees the serving set close.
+    const keeper = await this.#keeper;
     const [sessions] = await Promise.all([closeAll(this.#shards, frame), closeAll(other, CloseFrame.NORMAL)]);
+    await keeper?.stop();
     return sessions;
   }
 

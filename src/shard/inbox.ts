@@ -108,6 +108,16 @@ export class Inbox {
     return this.#take(() => this.#pollMessage(consume, wantedOnly));
   }
 
+  /** The next wanted event if one is buffered (taken, or left in place), else undefined; throws once the stream ended. */
+  bufferedEvent(consume: boolean): ShardEvent | undefined {
+    return this.#pollEvent(consume);
+  }
+
+  /** The next raw message if one is buffered (taken, or left in place), else undefined; throws once the stream ended. */
+  bufferedMessage(consume: boolean, wantedOnly: boolean): ShardMessage | undefined {
+    return this.#pollMessage(consume, wantedOnly);
+  }
+
   /** Queues an item and wakes a waiting reader; a full buffer stops reading. */
   push(item: InboxItem): void {
     this.#items.push(item);

@@ -249,6 +249,33 @@ export class Shard {
   }
 
   /**
+   * The next event if one is already buffered, without waiting: what {@link Shard.nextEvent}
+   * would resolve with at once, or undefined when it would have to wait. With `peek`, the
+   * event stays to be taken. For loops over many shards that want no promise per event.
+   *
+   * @throws what {@link Shard.nextEvent} rejects with, once the shard's stream has ended.
+   * @example
+   * for (let event = shard.pollEvent(); event !== undefined; event = shard.pollEvent()) handle(event);
+   */
+  pollEvent(options: { readonly peek?: boolean } = {}): ShardEvent | undefined {
+    return this.#inbox.bufferedEvent(options.peek !== true);
+  }
+
+  /**
+   * The next message if one is already buffered, without waiting, as {@link Shard.pollEvent}
+   * is to events: what `nextMessage` (or, with `wantedOnly`, `nextWantedMessage`) would
+   * resolve with at once, or undefined.
+   *
+   * @throws what {@link Shard.nextEvent} rejects with, once the shard's stream has ended.
+   * @example
+   * const message = shard.pollMessage({ wantedOnly: true });
+   * if (message?.type === 'text') forward(message.text);
+   */
+  pollMessage(options: { readonly peek?: boolean; readonly wantedOnly?: boolean } = {}): ShardMessage | undefined {
+    return this.#inbox.bufferedMessage(options.peek !== true, options.wantedOnly === true);
+  }
+
+  /**
    * Waits for the next event like {@link Shard.nextEvent} but leaves it to be taken by the
    * next `nextEvent` call (merged streams wait on every shard this way, so an event is
    * never lost when a shard leaves the stream).

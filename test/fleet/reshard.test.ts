@@ -2,6 +2,7 @@
 // event exactly once across the switch (judged by the simulator's own numbering of events),
 // the identifies it takes, the budget refusal and the automatic mode.
 import { GatewayOpcodes } from 'discord-api-types/v10';
+import { CloseFrame } from '../../src/shard/close-codes.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReshardError } from '../../src/fleet/resharding.js';
 import type { ReshardReport } from '../../src/fleet/resharding.js';
@@ -10,6 +11,7 @@ import type { ShardFleetOptions } from '../../src/fleet/shard-fleet.js';
 import { Registry } from 'prom-client';
 import { collectMetrics } from '../../src/metrics/index.js';
 import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
+import { InMemorySessionStore } from '../../src/sessions/store.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
 import { proveReshard, record } from '../support/reshard.js';
@@ -146,5 +148,25 @@ describe('ShardFleet.reshard', () => {
     expect(scraped).not.toMatch(/gloaming_reshard_in_progress\{/);
     expect(scraped).toMatch(/gloaming_shard_state\{shard="3",state="Active"\} 1/); // the new set's shards
     expect(g.log.ofType('identify').filter((entry) => entry.numShards === 4)).toHaveLength(4);
+  }, 40_000);
+
+  it('a sessionStore follows the reshard: it holds the new set\'s sessions after, and the next fleet resumes them all', async () => {
+    const g = await start({ shards: 2, rate: 10 });
+    const store = new InMemorySessionStore();
+    const { fleet, delivered } = await readFleet(g, { sessionStore: store }, 100);
+    await until(() => fleet.shards.every((shard) => shard.state.kind === 'Active') && delivered.length > 20, 15_000);
+    await until(async () => (await store.load()).size === 2, 5_000);
+    await fleet.reshard(4);
+    const sessions = await fleet.close(CloseFrame.RESUME);
+    const stored = await store.load();
+    expect([...stored.keys()].sort()).toEqual([0, 1, 2, 3]);
+    expect([...stored].map(([id, session]) => [id, session.id])).toEqual([...sessions].map(([id, session]) => [id, session.id]).sort(([a], [b]) => (a as number) - (b as number)));
+    expect(g.log.ofType('identify').filter((entry) => entry.numShards === 4)).toHaveLength(4);
+    // The next fleet, given only the store, resumes every shard of the new count: no identify.
+    const identifies = g.log.ofType('identify').length;
+    const next = await readFleet(g, { sessionStore: store, shards: 4 });
+    await until(() => g.log.ofType('resume').filter((entry) => stored.get(entry.shard)?.id === entry.session).length === 4, 10_000);
+    expect(g.log.ofType('identify')).toHaveLength(identifies);
+    await next.fleet.close();
   }, 40_000);
 });
