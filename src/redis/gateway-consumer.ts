@@ -195,7 +195,6 @@ export class GatewayConsumer implements AsyncIterable<ConsumedEvent> {
   readonly #replies: string;
   readonly #waiting = new Map<string, Waiting>();
   #nextRequest = 1;
-  #total: { value: number; at: number } | null = null;
   /** Entries moved to the dead-letter stream by this consumer's claims. */
   deadLettered = 0;
 
@@ -428,11 +427,10 @@ export class GatewayConsumer implements AsyncIterable<ConsumedEvent> {
     );
   }
 
+  /** The shard total as the services wrote it, read for every command routed by guild: right after a reshard too. */
   async #shardTotal(): Promise<number> {
-    if (this.#total !== null && Date.now() - this.#total.at < 10_000) return this.#total.value;
     const value = Number(await this.#client.get(this.#keys.total));
     if (!Number.isSafeInteger(value) || value < 1) throw new GatewayCommandError('NO_SHARD_TOTAL', 'no gateway service has written the shard total yet: route by shard id, or start a service');
-    this.#total = { value, at: Date.now() };
     return value;
   }
 

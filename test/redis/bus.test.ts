@@ -189,6 +189,20 @@ describe('the event bus', () => {
     await expect(c.command(0, huge)).rejects.toThrow(GatewayCommandError);
     await expect(c.command(0, huge)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
+
+  it('routes a guild by the shard total the services wrote last, also right after it changed (a reshard)', async () => {
+    const g = await start({ shards: 4, maxConcurrency: 4 });
+    const prefix = `p${++prefixes}:`;
+    await service(g, { prefix });
+    const c = consumer(prefix, 'c');
+    const guild = String(6n << 22n); // shard 2 of 4, shard 0 of 2
+    await c.command(guild, requestGuildMembers({ guildId: guild, query: '', limit: 0 }));
+    const client = new Redis(redis.current.url);
+    await client.set(`${prefix}total`, '2'); // what a reshard to 2 writes
+    await client.quit();
+    await c.command(guild, requestGuildMembers({ guildId: guild, query: '', limit: 0 }));
+    expect(g.log.ofType('command').map((entry) => entry.shard)).toEqual([2, 0]);
+  });
 });
 
 describe('a service sized by /gateway/bot', () => {
