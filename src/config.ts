@@ -224,13 +224,27 @@ export interface ShardConfig {
    * costs no identify) and for READY or RESUMED after IDENTIFY or RESUME (`ready`, default
    * 60 000). Positive integers up to 2^31 - 1.
    */
-  timeouts?: { connect?: number; hello?: number; ready?: number };
+  timeouts?: {
+    /** For the socket to open; default 15 000. */
+    connect?: number;
+    /** For HELLO once the socket is open; default 10 000. */
+    hello?: number;
+    /** For READY or RESUMED after IDENTIFY or RESUME; default 60 000. */
+    ready?: number;
+  };
   /**
    * Reconnect delays in milliseconds after the first, immediate retry: start at `initial`
    * (default 1 000), double up to `max` (default 60 000), randomised when `jitter` (default
    * `true`). Positive integers up to 2^31 - 1, `initial <= max`.
    */
-  backoff?: { initial?: number; max?: number; jitter?: boolean };
+  backoff?: {
+    /** The delay before the second retry; default 1 000. */
+    initial?: number;
+    /** The longest delay, which doubling stops at; default 60 000. */
+    max?: number;
+    /** Whether each delay is randomised (between half and all of it), so shards do not retry in step; default true. */
+    jitter?: boolean;
+  };
   /**
    * IDENTIFY attempts in a row that may end before READY (closed, dropped, op 9, or no
    * READY in time) before the shard ends fatally; integer >= 1, default 10. Each failure

@@ -17,8 +17,10 @@ export type GatewayBotErrorKind = 'Unauthorized' | 'Network' | 'Malformed' | 'St
  * }
  */
 export class GatewayBotError extends Error {
+  /** Always `'GatewayBotError'`. */
   override readonly name = 'GatewayBotError';
   constructor(
+    /** Why it failed: `Unauthorized`, `Network`, `Malformed` or `Status`. */
     readonly kind: GatewayBotErrorKind,
     message: string,
     options?: { cause?: unknown },

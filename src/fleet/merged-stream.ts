@@ -15,6 +15,7 @@ import type { ShardId } from '../shard/shard-id.js';
  * a `ShardError` once the shard is closed (kind `Closed`) or ended.
  */
 export interface EventSource {
+  /** Which shard it stands for. */
   readonly id: ShardId;
   /** The next event, left in place. */
   peekEvent(): Promise<ShardEvent>;
@@ -26,6 +27,7 @@ export interface EventSource {
 
 /** What a {@link ShardMessageStream} calls on a member, with the contract of {@link EventSource}. */
 export interface MessageSource {
+  /** Which shard it stands for. */
   readonly id: ShardId;
   /** The next message, left in place. */
   peekMessage(): Promise<ShardMessage>;
@@ -142,13 +144,17 @@ class MergedStream<S, T> {
 
 /** One item of a merged event stream: the event and the shard it came from, to answer on. */
 export interface ShardEventItem<S extends EventSource = Shard> {
+  /** The member it came from: answer on it (`shard.command(…)`). */
   readonly shard: S;
+  /** The event, as the member yielded it. */
   readonly event: ShardEvent;
 }
 
 /** One item of a merged message stream. */
 export interface ShardMessageItem<S extends MessageSource = Shard> {
+  /** The member it came from. */
   readonly shard: S;
+  /** The message, as the member yielded it. */
   readonly message: ShardMessage;
 }
 

@@ -17,7 +17,9 @@ export type PerShardConfig = (id: ShardId, config: ShardConfig) => ShardConfig;
 
 /** One shard to build: its id and its config (holding the queue every shard of the plan shares). */
 export interface ShardPlan {
+  /** Which shard of how many it will be. */
   readonly id: ShardId;
+  /** The config it will get: the shared one with the plan's queue, gateway URL and session applied. */
   readonly config: ShardConfig;
 }
 

@@ -47,7 +47,9 @@ export function resolveReshardOptions(options: ReshardOptions = {}): Required<Re
 
 /** What happened in a reshard, as `reshard()` resolves with it and `onReshard` gets it. */
 export interface ReshardReport {
+  /** The shard count before. */
   readonly from: number;
+  /** The shard count after. */
   readonly to: number;
   /** ms from the start to the switch (the new set READY with its guilds). */
   readonly switchAfter: number;
@@ -63,7 +65,9 @@ export interface ReshardReport {
 
 /** Where a reshard is, for logs and dashboards. */
 export interface ReshardProgress {
+  /** The shard count serving until the switch. */
   readonly from: number;
+  /** The shard count being started. */
   readonly to: number;
   /** `identifying`: the new set connects while the old serves; `draining`: the new set serves, the old one finishes. */
   readonly phase: 'identifying' | 'draining';
@@ -88,8 +92,10 @@ export type ReshardErrorKind = 'InProgress' | 'Unchanged' | 'Budget' | 'Partial'
  * try { await fleet.reshard(); } catch (error) { if (error instanceof ReshardError && error.kind === 'Budget') waitUntilTomorrow(); }
  */
 export class ReshardError extends Error {
+  /** Always `'ReshardError'`. */
   override readonly name = 'ReshardError';
   constructor(
+    /** Why the reshard was refused or ended (see {@link ReshardErrorKind}). */
     readonly kind: ReshardErrorKind,
     message: string,
     options?: ErrorOptions,

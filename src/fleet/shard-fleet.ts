@@ -41,7 +41,16 @@ export interface ShardFleetOptions {
    * `{ total, start, end }` to run only shards [start, end) of `total` here (such a fleet
    * cannot reshard alone).
    */
-  readonly shards?: number | { readonly total: number; readonly start?: number; readonly end?: number };
+  readonly shards?:
+    | number
+    | {
+        /** The bot's shard count. */
+        readonly total: number;
+        /** The first shard run here; default 0. */
+        readonly start?: number;
+        /** The shard after the last one run here; default `total`. */
+        readonly end?: number;
+      };
   /** Sessions to resume, by shard number (as `close(CloseFrame.RESUME)` returned them). */
   readonly sessions?: ReadonlyMap<number, Session>;
   /**

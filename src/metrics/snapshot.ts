@@ -17,7 +17,14 @@ const MAX_IDENTIFY_WAITS = 10_000;
  * What metrics and health checks can watch: one `Shard`, shards (an array, a `Set`, what
  * `createRange` returns), a merged stream or a `ShardFleet` (its current shards), or a `WorkerFleet`.
  */
-export type MetricsTarget = Shard | Iterable<Shard> | { readonly shards: readonly unknown[] } | WorkerFleet;
+export type MetricsTarget =
+  | Shard
+  | Iterable<Shard>
+  | {
+      /** The shards to watch now (a merged stream's or a ShardFleet's; read at every scrape). */
+      readonly shards: readonly unknown[];
+    }
+  | WorkerFleet;
 
 /** One scrape's reading. */
 export interface MetricsSnapshot {
@@ -28,9 +35,24 @@ export interface MetricsSnapshot {
   /** Heartbeat round trips in ms since the last reading (up to the last five per shard). */
   readonly latencies: readonly number[];
   /** A WorkerFleet's workers and the items waiting on its main thread; null for local shards. */
-  readonly fleet: { readonly workers: readonly { readonly index: number; readonly restarts: number }[]; readonly buffered: number } | null;
+  readonly fleet: {
+    /** Each worker thread. */
+    readonly workers: readonly {
+      /** The worker's number in the fleet. */
+      readonly index: number;
+      /** How many times it was started again after an exit nobody asked for. */
+      readonly restarts: number;
+    }[];
+    /** Items received from the workers that the loop has not taken yet. */
+    readonly buffered: number;
+  } | null;
   /** A fleet that reshards (ShardFleet, WorkerFleet): the reshard under way and how many finished; null otherwise. */
-  readonly reshard: { readonly progress: ReshardProgress | null; readonly finished: number } | null;
+  readonly reshard: {
+    /** The reshard under way, or null. */
+    readonly progress: ReshardProgress | null;
+    /** Reshards finished since the fleet started. */
+    readonly finished: number;
+  } | null;
 }
 
 /** A target that reshards: a `ShardFleet` or a `WorkerFleet`. */

@@ -22,7 +22,12 @@ export interface ShardStats {
   /** Items received and not yet taken by the consumer. */
   readonly buffered: number;
   /** Commands the ratelimiter would let through now, and its capacity; null while disconnected or without one. */
-  readonly ratelimit: { readonly available: number; readonly max: number } | null;
+  readonly ratelimit: {
+    /** Commands that may be sent now without waiting. */
+    readonly available: number;
+    /** Commands the limiter allows per 60 s window (room for heartbeats kept aside). */
+    readonly max: number;
+  } | null;
 }
 
 /**

@@ -124,6 +124,7 @@ export interface ConsumedEvent {
 
 /** Why a command from a consumer failed: `code` is the shard's error code, or one of the consumer's. */
 export class GatewayCommandError extends Error {
+  /** Always `'GatewayCommandError'`. */
   override readonly name = 'GatewayCommandError';
   constructor(
     /** `TIMEOUT`, `PAYLOAD_TOO_LARGE`, `NO_SHARD_TOTAL`, `CONSUMER_CLOSED`, or the shard's (`SEND_AFTER_CLOSE`, `WORKER_EXITED`, …). */

@@ -302,7 +302,16 @@ export class RedisQueue implements Queue {
    *
    * @throws the error of Redis when it cannot be reached.
    */
-  async budget(): Promise<{ remaining: number; total: number; resetAt: number; maxConcurrency: number } | null> {
+  async budget(): Promise<{
+    /** Identifies left until the reset, across every process of the queue. */
+    remaining: number;
+    /** Identifies a day allows (`session_start_limit.total`). */
+    total: number;
+    /** When the budget is full again, in Redis's epoch milliseconds. */
+    resetAt: number;
+    /** The `max_concurrency` the buckets are counted by. */
+    maxConcurrency: number;
+  } | null> {
     const budget = await this.#redis.hgetall(`${this.#prefix}budget`);
     if (budget.remaining === undefined) return null;
     return { remaining: Number(budget.remaining), total: Number(budget.total), resetAt: Number(budget.resetAt), maxConcurrency: Number(budget.maxConcurrency) };

@@ -39,7 +39,9 @@ const REDIS_START_TIMEOUT_MS = 5_000;
 
 /** What a {@link GatewayService} runs. */
 export interface GatewayServiceOptions {
+  /** The bot token every shard identifies with (never written to Redis, logs or metrics). */
   readonly token: string;
+  /** The gateway intents every shard identifies with. */
   readonly intents: number;
   /** A `redis://` URL: the identify queue, the sessions and the event bus. */
   readonly redis: string;
@@ -48,7 +50,12 @@ export interface GatewayServiceOptions {
   /** The shards this service runs, `[start, end)`; default all of `total` (or a `cluster`'s share). */
   readonly range?: readonly [start: number, end: number];
   /** Run cluster `index` of `count`: an even share of the shards. */
-  readonly cluster?: { readonly index: number; readonly count: number };
+  readonly cluster?: {
+    /** This service's cluster, from 0. */
+    readonly index: number;
+    /** How many clusters share the shards. */
+    readonly count: number;
+  };
   /** Worker threads for the shards (a WorkerFleet); 0 or absent runs them on this thread. */
   readonly workers?: number;
   /** The gateway to connect to; default what `/gateway/bot` answers. */
@@ -77,6 +84,7 @@ export interface GatewayServiceOptions {
   readonly reshard?: ReshardOptions;
   /** Called after each reshard, once the bus, the command streams and the sessions follow the new set. */
   readonly onReshard?: (report: ReshardReport) => void;
+  /** Where the service, its shards and its Redis parts log; default silent. */
   readonly logger?: Logger | null;
 }
 

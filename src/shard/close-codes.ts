@@ -19,7 +19,9 @@ export class CloseFrame {
    * @throws RangeError when `code` is not a close code a client may send (1000, or 3000–4999).
    */
   constructor(
+    /** The websocket close code sent. */
     readonly code: number,
+    /** The close reason sent (at most 123 bytes of UTF-8). */
     readonly reason = '',
   ) {
     if (!Number.isInteger(code) || !(code === 1000 || (code >= 3000 && code <= 4999))) {

@@ -24,7 +24,9 @@ import { ShardError } from './errors.js';
  * const command: GatewayCommand = updatePresence({ status: 'online', activities: [], afk: false, since: null });
  */
 export interface GatewayCommand<Op extends GatewayOpcodes = GatewayOpcodes, D = unknown> {
+  /** The gateway opcode (3 presence, 4 voice state, 8 request members, …). */
   readonly op: Op;
+  /** The command's data, sent as its JSON. */
   readonly d: D;
 }
 
@@ -114,7 +116,10 @@ function checkActivity(index: number, value: unknown): GatewayActivityUpdateData
 }
 
 /** A presence as `updatePresence` takes it: `status` as the enum or its string (`'idle'`). */
-export type PresenceInput = Omit<GatewayPresenceUpdateData, 'status'> & { status: PresenceUpdateStatus | `${PresenceUpdateStatus}` };
+export type PresenceInput = Omit<GatewayPresenceUpdateData, 'status'> & {
+  /** online, dnd, idle, invisible or offline, as the enum or its string. */
+  status: PresenceUpdateStatus | `${PresenceUpdateStatus}`;
+};
 
 /**
  * Builds an Update Presence command (op 3). Only an activity's `name`, `type`, `state`

@@ -13,25 +13,69 @@ import { closeAction } from './close-codes.js';
  */
 export type DisconnectCause =
   /** The gateway asked for a reconnect (op 7). */
-  | { readonly kind: 'Reconnect' }
+  | {
+      /** The gateway sent op 7 RECONNECT. */
+      readonly kind: 'Reconnect';
+    }
   /** The gateway invalidated the session (op 9); `resumable` is its `d`. */
-  | { readonly kind: 'InvalidSession'; readonly resumable: boolean }
+  | {
+      /** The gateway sent op 9 INVALID_SESSION. */
+      readonly kind: 'InvalidSession';
+      /** Whether the session may still be resumed; false means a new IDENTIFY, after 1–5 s. */
+      readonly resumable: boolean;
+    }
   /** No heartbeat ACK came between two heartbeats. */
-  | { readonly kind: 'Zombie' }
+  | {
+      /** The shard dropped a connection that stopped acknowledging heartbeats. */
+      readonly kind: 'Zombie';
+    }
   /** The gateway closed the connection, or it dropped (1006: no close frame; 1005: one without a code). */
-  | { readonly kind: 'CloseCode'; readonly code: number; readonly reason: string }
+  | {
+      /** The connection closed without the shard asking. */
+      readonly kind: 'CloseCode';
+      /** The close code received: 1006 when it dropped without a close frame, 1005 for a frame without a code. */
+      readonly code: number;
+      /** The close reason the gateway sent; empty when there was none. */
+      readonly reason: string;
+    }
   /** HELLO, READY or RESUMED did not come in time. */
-  | { readonly kind: 'Timeout'; readonly waitingFor: 'HELLO' | 'READY' | 'RESUMED'; readonly ms: number }
+  | {
+      /** A step of the handshake took too long. */
+      readonly kind: 'Timeout';
+      /** What never came: HELLO after connecting, READY after IDENTIFY, RESUMED after RESUME. */
+      readonly waitingFor: 'HELLO' | 'READY' | 'RESUMED';
+      /** How long the shard waited, in ms (its `timeouts.hello` or `timeouts.ready`). */
+      readonly ms: number;
+    }
   /** A message did not decompress: the compression context cannot be trusted any more. */
-  | { readonly kind: 'Decompression' }
+  | {
+      /** A message failed to decompress, so the shard dropped the connection. */
+      readonly kind: 'Decompression';
+    }
   /** A message the shard could not act on (not JSON, a broken HELLO or READY, a dispatch received again). */
-  | { readonly kind: 'InvalidPayload'; readonly problem: string }
+  | {
+      /** The shard dropped the connection over a message it could not act on. */
+      readonly kind: 'InvalidPayload';
+      /** What was wrong with the message, in a few words for logs. */
+      readonly problem: string;
+    }
   /** The identify queue rejected (a shared queue that lost its store). */
-  | { readonly kind: 'QueueFailed' }
+  | {
+      /** The identify queue failed to grant this shard its IDENTIFY. */
+      readonly kind: 'QueueFailed';
+    }
   /** The websocket could not be opened. */
-  | { readonly kind: 'Transport' }
+  | {
+      /** The connection closed before the websocket opened. */
+      readonly kind: 'Transport';
+    }
   /** `shard.close()` was called with this close code. */
-  | { readonly kind: 'UserClose'; readonly code: number };
+  | {
+      /** The user closed the shard. */
+      readonly kind: 'UserClose';
+      /** The close code of the `CloseFrame` given to `shard.close()` (1000 by default). */
+      readonly code: number;
+    };
 
 /**
  * What the shard does after a disconnect. `stop` is the user's close; `fatal` ends the shard
@@ -39,9 +83,22 @@ export type DisconnectCause =
  * in a row ended before READY).
  */
 export type ReconnectDecision =
-  | { readonly action: 'stop' }
-  | { readonly action: 'fatal'; readonly reason: 'closeCode' | 'identifyFailures' }
-  | { readonly action: 'resume' | 'identify'; readonly delayMs: number };
+  | {
+      /** The user closed the shard: no reconnect. */
+      readonly action: 'stop';
+    }
+  | {
+      /** The shard ends for good. */
+      readonly action: 'fatal';
+      /** Why it ends: a close code reconnecting cannot fix, or `maxIdentifyFailures` IDENTIFYs in a row ended before READY. */
+      readonly reason: 'closeCode' | 'identifyFailures';
+    }
+  | {
+      /** Reconnect and RESUME the session, or IDENTIFY a new one. */
+      readonly action: 'resume' | 'identify';
+      /** How long to wait before reconnecting, in ms; 0 means at once. */
+      readonly delayMs: number;
+    };
 
 /** Backoff settings, as in the shard config. */
 export interface BackoffOptions {

@@ -133,6 +133,7 @@ const CODES: Readonly<Record<ShardErrorCode, readonly [kind: ShardErrorKind, rec
  * }
  */
 export class ShardError extends Error {
+  /** Always `'ShardError'`, for logs and `instanceof`-free checks. */
   override readonly name = 'ShardError';
   /** The group the code belongs to. */
   readonly kind: ShardErrorKind;
@@ -141,6 +142,7 @@ export class ShardError extends Error {
 
   /** Shards build these; a test of a bot may build one to feed its error handling. */
   constructor(
+    /** What went wrong, as a stable code to branch on (its `kind` groups them). */
     readonly code: ShardErrorCode,
     message: string,
     options?: { cause?: unknown; closeCode?: number },

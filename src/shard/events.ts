@@ -8,17 +8,30 @@ import type { ShardError } from './errors.js';
 
 /** The connection closed; `code` is null for a drop without a close frame. The shard reconnects unless the code was fatal. */
 export interface GatewayCloseEvent {
+  /** Marks a close, where a payload has its opcode. */
   readonly op: 'close';
+  /** Always null: a close is no dispatch. */
   readonly t: null;
+  /** Always null: a close has no sequence. */
   readonly s: null;
-  readonly d: { readonly code: number | null; readonly reason: string };
+  /** How the connection closed. */
+  readonly d: {
+    /** The close code, or null for a drop without a close frame. */
+    readonly code: number | null;
+    /** The close frame's reason, or '' without one. */
+    readonly reason: string;
+  };
 }
 
 /** Something went wrong that the shard recovers from by itself (it reconnects when needed). */
 export interface ShardErrorEvent {
+  /** Marks an error, where a payload has its opcode. */
   readonly op: 'error';
+  /** Always null: an error is no dispatch. */
   readonly t: null;
+  /** Always null: an error has no sequence. */
   readonly s: null;
+  /** What went wrong: its `code` and `kind` to branch on, and whether the shard is reconnecting. */
   readonly d: ShardError;
 }
 
@@ -35,9 +48,26 @@ export type ShardEvent = GatewayReceivePayload | GatewayCloseEvent | ShardErrorE
 
 /** One item of a shard's raw message stream: a gateway message's JSON text, a close, or an error. */
 export type ShardMessage =
-  | { readonly type: 'text'; readonly text: string }
-  | { readonly type: 'close'; readonly code: number | null; readonly reason: string }
-  | { readonly type: 'error'; readonly error: ShardError };
+  | {
+      /** A gateway message. */
+      readonly type: 'text';
+      /** Its JSON text, as received (inflated). */
+      readonly text: string;
+    }
+  | {
+      /** The connection closed. */
+      readonly type: 'close';
+      /** The close code, or null for a drop without a close frame. */
+      readonly code: number | null;
+      /** The close frame's reason, or '' without one. */
+      readonly reason: string;
+    }
+  | {
+      /** Something the shard recovers from went wrong. */
+      readonly type: 'error';
+      /** What went wrong, as a {@link ShardErrorEvent} carries it. */
+      readonly error: ShardError;
+    };
 
 const KNOWN_OPCODES: ReadonlySet<number> = new Set([
   GatewayOpcodes.Dispatch,

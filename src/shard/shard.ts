@@ -49,12 +49,30 @@ import { ShardId } from './shard-id.js';
  * if (shard.state.kind === 'Disconnected') console.log(`reconnect attempt ${shard.state.attempts}`);
  */
 export type ShardState =
-  | { readonly kind: 'Disconnected'; readonly attempts: number }
-  | { readonly kind: 'Identifying' }
-  | { readonly kind: 'Resuming' }
-  | { readonly kind: 'Active' }
-  /** `code`: the close code that ended the shard, or 0 when it was not a close (a last failed IDENTIFY without one). */
-  | { readonly kind: 'FatallyClosed'; readonly code: number };
+  | {
+      /** No connection past HELLO: before the first read, while connecting or reconnecting, or after `close()`. */
+      readonly kind: 'Disconnected';
+      /** Which reconnect this is: 1 after a connection that got past HELLO, one more for each that failed before it; 0 before the first connect and after `close()`. */
+      readonly attempts: number;
+    }
+  | {
+      /** HELLO came and the shard identifies: waiting for the queue's turn or for READY. */
+      readonly kind: 'Identifying';
+    }
+  | {
+      /** HELLO came and the shard resumes its session: waiting for RESUMED. */
+      readonly kind: 'Resuming';
+    }
+  | {
+      /** READY or RESUMED arrived: events flow. */
+      readonly kind: 'Active';
+    }
+  | {
+      /** Ended for good by a close the shard must not retry (4004, 4010–4014). */
+      readonly kind: 'FatallyClosed';
+      /** The close code that ended the shard, or 0 when it was not a close (a last failed IDENTIFY without one). */
+      readonly code: number;
+    };
 
 /** One live websocket and everything that belongs to it alone. */
 interface Connection {
@@ -100,8 +118,11 @@ function defaultQueue(config: ShardConfig): Queue {
  * }
  */
 export class Shard {
+  /** Which shard of how many this is. */
   readonly id: ShardId;
+  /** The config as resolved and checked (the token hidden). */
   readonly config: ResolvedShardConfig;
+  /** Heartbeat round trips, over every connection of this shard. */
   readonly latency = new Latency();
   readonly #queue: Queue;
   readonly #inbox: Inbox;

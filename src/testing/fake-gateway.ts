@@ -33,12 +33,17 @@ const SWEEP_MS = 10_000;
 
 /** A session as tests see it. */
 export interface SessionInfo {
+  /** The `session_id` READY gave, which RESUME names. */
   readonly id: string;
+  /** The shard id from IDENTIFY. */
   readonly shard: number;
+  /** The shard total from IDENTIFY. */
   readonly numShards: number;
+  /** The intents bitfield from IDENTIFY. */
   readonly intents: number;
   /** The last sequence number the session gave out. */
   readonly sequence: number;
+  /** `attached` to a connection, `detached` but resumable until it expires, or `ended` for good. */
   readonly state: 'attached' | 'detached' | 'ended';
   /** The last presence the client set (IDENTIFY or op 3), or null. */
   readonly presence: unknown;
@@ -46,9 +51,13 @@ export interface SessionInfo {
 
 /** A live connection as tests see it. */
 export interface ConnectionInfo {
+  /** Numbers connections from 1 in the order they opened; the log and fault targets use it. */
   readonly id: number;
+  /** Whether the client connected to the gateway URL or the resume URL. */
   readonly path: 'gateway' | 'resume';
+  /** The shard it serves; null until it identified or resumed. */
   readonly shard: number | null;
+  /** The id of the session attached to it; null before IDENTIFY or RESUME. */
   readonly session: string | null;
 }
 
@@ -79,10 +88,15 @@ export class FakeGateway {
   readonly resumeUrl: string;
   /** REST base, like `https://discord.com/api/v10`: serves `/gateway` and `/gateway/bot`. */
   readonly restUrl: string;
+  /** The TCP port the simulator listens on (the one picked when the `port` option was 0). */
   readonly port: number;
+  /** The options in effect, with every default filled in. */
   readonly options: ResolvedOptions;
+  /** Everything that happened on the gateway, for assertions and `waitFor`. */
   readonly log: GatewayLog;
+  /** The seeded guilds, members and traffic behind the gateway. */
   readonly world: World;
+  /** Identify admission: the concurrency buckets and the daily `session_start_limit` budget. */
   readonly limits: IdentifyLimits;
   readonly #server: Server;
   /** What connections may ask of the gateway; kept off the public surface. */

@@ -11,37 +11,103 @@ import type { Random } from './random.js';
  */
 export type Fault =
   /** Destroy the TCP connection without a close frame (the client sees 1006). */
-  | { readonly type: 'drop' }
+  | {
+      /** Fault kind. */
+      readonly type: 'drop';
+    }
   /** Close with a code; 4004, 4007, 4009 and 4010–4014 also end the session. */
-  | { readonly type: 'close'; readonly code: number; readonly reason?: string }
+  | {
+      /** Fault kind. */
+      readonly type: 'close';
+      /** Close code the server sends: 1000–4999, not 1005 or 1006. */
+      readonly code: number;
+      /** Close reason; default `'closed by fault injection'`. */
+      readonly reason?: string;
+    }
   /** Send op 7 RECONNECT, then close after `reconnectGrace` if the client has not. */
-  | { readonly type: 'reconnect' }
+  | {
+      /** Fault kind. */
+      readonly type: 'reconnect';
+    }
   /** Send op 9 INVALID_SESSION; `resumable: false` ends the session first. */
-  | { readonly type: 'invalid-session'; readonly resumable: boolean }
+  | {
+      /** Fault kind. */
+      readonly type: 'invalid-session';
+      /** The op 9 `d`: whether the client may still resume the session. */
+      readonly resumable: boolean;
+    }
   /** Send op 1: the server asks for a heartbeat now. */
-  | { readonly type: 'request-heartbeat' }
+  | {
+      /** Fault kind. */
+      readonly type: 'request-heartbeat';
+    }
   /** Stop answering heartbeats with op 11 on this connection (a zombie connection). */
-  | { readonly type: 'stop-acks' }
+  | {
+      /** Fault kind. */
+      readonly type: 'stop-acks';
+    }
   /** Send bytes the client cannot decompress (or, without compression, invalid UTF-8). */
-  | { readonly type: 'corrupt-frame' }
+  | {
+      /** Fault kind. */
+      readonly type: 'corrupt-frame';
+    }
   /** Send a message that is not valid JSON, properly compressed. */
-  | { readonly type: 'invalid-json' }
+  | {
+      /** Fault kind. */
+      readonly type: 'invalid-json';
+    }
   /** Send a payload with an opcode Discord does not define (default 99). */
-  | { readonly type: 'unknown-opcode'; readonly op?: number }
+  | {
+      /** Fault kind. */
+      readonly type: 'unknown-opcode';
+      /** Opcode to send; default 99. */
+      readonly op?: number;
+    }
   /** Dispatch an event name no client knows, with a sequence number like any dispatch. */
-  | { readonly type: 'unknown-event'; readonly t?: string }
+  | {
+      /** Fault kind. */
+      readonly type: 'unknown-event';
+      /** Event name to dispatch; default `'GLOAMING_UNKNOWN_EVENT'`. */
+      readonly t?: string;
+    }
   /** Dispatch a GUILD_CREATE of a new guild whose JSON is at least `bytes` long (default 5 MB). */
-  | { readonly type: 'huge-guild-create'; readonly bytes?: number }
+  | {
+      /** Fault kind. */
+      readonly type: 'huge-guild-create';
+      /** Minimum size of the GUILD_CREATE's JSON, in bytes; default 5 MiB. */
+      readonly bytes?: number;
+    }
   /** Send the next dispatch split into `pieces` frames (default 8). */
-  | { readonly type: 'split-message'; readonly pieces?: number }
+  | {
+      /** Fault kind. */
+      readonly type: 'split-message';
+      /** Number of frames to split the next dispatch into (at least 2); default 8. */
+      readonly pieces?: number;
+    }
   /** Send the next connection's HELLO only after `ms`. */
-  | { readonly type: 'delay-hello'; readonly ms: number }
+  | {
+      /** Fault kind. */
+      readonly type: 'delay-hello';
+      /** How long to hold HELLO after the connection opens, in ms. */
+      readonly ms: number;
+    }
   /** Never send the next connection's HELLO. */
-  | { readonly type: 'withhold-hello' }
+  | {
+      /** Fault kind. */
+      readonly type: 'withhold-hello';
+    }
   /** Hold READY (and what follows) of the target shard's next IDENTIFY for `ms`. */
-  | { readonly type: 'delay-ready'; readonly ms: number }
+  | {
+      /** Fault kind. */
+      readonly type: 'delay-ready';
+      /** How long to hold READY after the IDENTIFY is accepted, in ms. */
+      readonly ms: number;
+    }
   /** Never send READY for the target shard's next IDENTIFY. */
-  | { readonly type: 'withhold-ready' }
+  | {
+      /** Fault kind. */
+      readonly type: 'withhold-ready';
+    }
   /**
    * Send any bytes as one websocket message, as a broken or hostile server might. `data`
    * goes through the connection's compression unless `encode` is false, is then cut to its
@@ -49,11 +115,17 @@ export type Fault =
    * binary message (a text one when `binary` is false). Chaos never picks it: it needs data.
    */
   | {
+      /** Fault kind. */
       readonly type: 'raw-frame';
+      /** The message to send; a string is sent as its UTF-8 bytes. */
       readonly data: string | Uint8Array;
+      /** Whether `data` goes through the connection's compression (if it has one); default true. */
       readonly encode?: boolean;
+      /** Keep only this many bytes of the (compressed) message; default all. */
       readonly truncate?: number;
+      /** Index of a byte to invert (wrapping past the end); default none. */
       readonly corruptAt?: number;
+      /** Send as a binary message; false sends a text one. Default true. */
       readonly binary?: boolean;
     };
 
@@ -65,10 +137,12 @@ export type RandomFaultType = Exclude<FaultType, 'raw-frame'>;
 
 /**
  * Where a fault applies: the live connections of a shard, or one connection by id.
- * Without a target a live-connection fault hits every identified connection.
+ * Without a target a live-connection fault hits every open connection, identified or not.
  */
 export interface FaultTarget {
+  /** Hit only the connections serving this shard id (for READY faults: arm that shard's next IDENTIFY). */
   readonly shard?: number;
+  /** Hit only the connection with this id, as in the log's `connection` field. */
   readonly connection?: number;
 }
 

@@ -5,9 +5,13 @@
 
 /** What `/gateway/bot` reports as `session_start_limit`. */
 export interface SessionStartLimit {
+  /** IDENTIFYs allowed per reset period. */
   total: number;
+  /** IDENTIFYs left until the budget refills. */
   remaining: number;
+  /** How long until `remaining` is back to `total`, in ms. */
   reset_after: number;
+  /** Identify buckets: one IDENTIFY per `shard_id % max_concurrency` bucket per interval. */
   max_concurrency: number;
 }
 
@@ -23,6 +27,7 @@ export type IdentifyVerdict = 'accepted' | 'concurrency' | 'daily-limit';
  * limits.admit(2); // 'concurrency': bucket 0 identified less than 5 s ago
  */
 export class IdentifyLimits {
+  /** How many identify buckets (`shardId % maxConcurrency`) admit an IDENTIFY each per interval. */
   readonly maxConcurrency: number;
   readonly #total: number;
   readonly #resetAfter: number;

@@ -135,9 +135,13 @@ export interface FakeGatewayOptions {
 
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<Omit<FakeGatewayOptions, 'token' | 'heartbeatTimeout' | 'heartbeatAckData' | 'resumeGatewayUrl'>> & {
+  /** The one token accepted; null accepts any non-empty token. */
   token: string | null;
+  /** The `resume_gateway_url` READY announces; null for this simulator's own `/resume` URL. */
   resumeGatewayUrl: string | null;
+  /** Close with 4009 a connection that has not heartbeated for this long, in ms. */
   heartbeatTimeout: number;
+  /** The `d` of HEARTBEAT_ACK, any JSON value (the preset's unless given). */
   heartbeatAckData: unknown;
 };
 

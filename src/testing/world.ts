@@ -509,7 +509,16 @@ export class World {
    * @example
    * const { guildId, d } = world.hugeGuildCreate(0, 1, 5 * 1024 * 1024);
    */
-  hugeGuildCreate(shardId: number, numShards: number, minBytes: number): { guildId: string; d: object } {
+  hugeGuildCreate(
+    shardId: number,
+    numShards: number,
+    minBytes: number,
+  ): {
+    /** The new guild's id. */
+    guildId: string;
+    /** The GUILD_CREATE payload, at least `minBytes` of JSON. */
+    d: object;
+  } {
     assertShard(shardId, numShards);
     if (!Number.isFinite(minBytes) || minBytes < 0 || minBytes > MAX_HUGE_BYTES) {
       throw new RangeError(`minBytes must be in 0..${MAX_HUGE_BYTES}, got ${minBytes}`);
@@ -582,7 +591,17 @@ export class World {
    * @example
    * const { members } = world.members(guildId, { query: '', limit: 0 }); // everyone
    */
-  members(guildId: string, q: MemberQuery): { members: APIGuildMember[]; notFound: string[]; presences: object[] } {
+  members(
+    guildId: string,
+    q: MemberQuery,
+  ): {
+    /** The matching members, with their users. */
+    members: APIGuildMember[];
+    /** Requested `userIds` that are not in the guild (GUILD_MEMBERS_CHUNK `not_found`). */
+    notFound: string[];
+    /** Presences of the returned members that are not offline; empty unless `presences` was asked for. */
+    presences: object[];
+  } {
     const guild = this.#guild(guildId);
     const notFound: string[] = [];
     let people: Person[];
@@ -617,7 +636,12 @@ export class World {
     selfMute: boolean,
     selfDeaf: boolean,
     sessionId: string,
-  ): { voiceState: object; voiceServer: object | null } {
+  ): {
+    /** The bot's VOICE_STATE_UPDATE `d`; `channel_id` null when leaving. */
+    voiceState: object;
+    /** The VOICE_SERVER_UPDATE `d` with token and endpoint; null when leaving. */
+    voiceServer: object | null;
+  } {
     const guild = this.#guild(guildId);
     if (channelId !== null && !this.#voiceChannelIds(guild).includes(channelId)) {
       throw new RangeError(`Channel ${channelId} is not a voice channel of guild ${guildId}`);

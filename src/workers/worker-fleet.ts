@@ -38,7 +38,19 @@ import type { CrossedError, CrossedItem, FleetMessage, WorkerInit, WorkerMessage
 import { startWorker } from './spawn.js';
 
 /** Which shards a WorkerFleet runs. */
-export type WorkerFleetShards = { readonly total: number; readonly start?: number; readonly end?: number } | { readonly recommended: true };
+export type WorkerFleetShards =
+  | {
+      /** The bot's shard count. */
+      readonly total: number;
+      /** The first shard run here; default 0. */
+      readonly start?: number;
+      /** The shard after the last one run here; default `total`. */
+      readonly end?: number;
+    }
+  | {
+      /** As many as `GET /gateway/bot` (at `config.restUrl`) recommends, all of them here. */
+      readonly recommended: true;
+    };
 
 /** Options of a {@link WorkerFleet}. */
 export interface WorkerFleetOptions {
@@ -69,7 +81,12 @@ export interface WorkerFleetOptions {
    */
   readonly queue?: Queue;
   /** A worker that exits more than `max` times within `windowMs` is given up on; default 5 in 60 s. */
-  readonly restarts?: { readonly max?: number; readonly windowMs?: number };
+  readonly restarts?: {
+    /** Exits tolerated within the window; default 5. */
+    readonly max?: number;
+    /** The window, in ms; default 60 000. */
+    readonly windowMs?: number;
+  };
   /** Memory limits of each worker thread; one that runs out exits, and is restarted. */
   readonly resourceLimits?: ResourceLimits;
   /**
