@@ -18,6 +18,7 @@ import type { ShardEventItem, ShardMessageItem } from './merged-stream.js';
 import { DISCORD_REST_URL, checkedRestUrl, gatewayBotFor, planRange } from './plan.js';
 import type { RecommendedConfig } from './plan.js';
 import { Resharder } from './resharder.js';
+import { Turns } from './turns.js';
 import type { ReshardHost } from './resharder.js';
 import { fleetItems } from './reshard-items.js';
 import type { FleetItem } from './reshard-items.js';
@@ -100,6 +101,8 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
   /** The merged stream's next item, kept while a reshard may wake the loop first. */
   #pendingNext: Promise<FleetItem<Shard> | null> | null = null;
   #wake: (() => void) | null = null;
+  /** Routed reads, one at a time. */
+  readonly #turns = new Turns();
   /** Keeps the serving set's sessions in the `sessionStore`; moved to the new set after a reshard. */
   #keeper: Promise<SessionKeeper> | null;
 
@@ -190,10 +193,7 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
    * @throws Error when the fleet is already read as `messages()`.
    */
   next(): Promise<ShardEventItem | null> {
-    const stream = this.#read('events') as ShardEventStream;
-    // No reshard: the merged stream's own answer, without another promise in between.
-    if (!this.#resharder.active && this.#pendingNext === null) return stream.next();
-    return this.#nextOf(stream) as Promise<ShardEventItem | null>;
+    return this.#nextOf(this.#read('events')) as Promise<ShardEventItem | null>;
   }
 
   /**
@@ -231,7 +231,17 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
     return this.#stream;
   }
 
-  async #nextOf(stream: Merged): Promise<FleetItem<Shard> | null> {
+  /** Whether no reshard routes the stream (nor a caller still in line for it): the merged stream answers as it is. */
+  get #unrouted(): boolean {
+    return !this.#resharder.active && this.#pendingNext === null && this.#turns.waiting === 0;
+  }
+
+  /** The next item, routed while a reshard runs: callers then take turns, as they share the one item asked for. */
+  #nextOf(stream: Merged): Promise<FleetItem<Shard> | null> {
+    return this.#unrouted ? stream.next() : this.#turns.run(() => this.#nextRouted(stream));
+  }
+
+  async #nextRouted(stream: Merged): Promise<FleetItem<Shard> | null> {
     for (;;) {
       if (!this.#resharder.active && this.#pendingNext === null) return stream.next(); // no reshard: the plain merged stream
       const released = this.#resharder.takeReleased();
@@ -252,7 +262,7 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
     const iterator: AsyncIterableIterator<ShardEventItem, undefined> = {
       next: () => {
         const stream = this.#read('events') as ShardEventStream;
-        if (!this.#resharder.active && this.#pendingNext === null) return stream.nextResult();
+        if (this.#unrouted) return stream.nextResult();
         return this.#nextOf(stream).then((item) => (item === null ? { value: undefined, done: true } : { value: item as ShardEventItem, done: false }));
       },
       return: () => Promise.resolve({ value: undefined, done: true }),

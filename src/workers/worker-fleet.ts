@@ -10,6 +10,7 @@ import { ConfigError, resolveShardConfig } from '../config.js';
 import type { ShardConfig } from '../config.js';
 import { shardConfigToData } from '../config-data.js';
 import { gatewayBotFor, planRange, planRecommended } from '../fleet/plan.js';
+import { Turns } from '../fleet/turns.js';
 import type { RecommendedConfig } from '../fleet/plan.js';
 import { fleetItems } from '../fleet/reshard-items.js';
 import type { FleetItem } from '../fleet/reshard-items.js';
@@ -286,6 +287,8 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   #pendingOwn: Promise<IteratorResult<FleetItem<WorkerShardHandle>, undefined>> | null = null;
   #pendingSuccessor: Promise<IteratorResult<FleetItem<WorkerShardHandle>, undefined>> | null = null;
   #wakeRouted: (() => void) | null = null;
+  /** Routed reads, one at a time. */
+  readonly #turns = new Turns();
 
   /**
    * @throws ConfigError naming a bad option (workers, shards, config, restarts, module).
@@ -741,8 +744,21 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
    * shard ended. Answered without waiting when an item is buffered (no promise chain per event).
    */
   next(): Promise<IteratorResult<WorkerFleetItem, undefined>> {
-    if (this.#successor !== null || this.#pendingOwn !== null) return this.#nextRouted(this.#eventItems, (fleet) => fleet.next());
+    const servedBy = this.#servedBy;
+    if (servedBy !== null) return servedBy.next();
+    if (this.#routed) return this.#turns.run(() => this.#nextRouted(this.#eventItems, (fleet) => fleet.next()));
     return this.#nextOwn(this.#eventItems);
+  }
+
+  /** Whether items go through the reshard's routing: while resharding, until the hand-over is whole, and while a caller waits its turn. */
+  get #routed(): boolean {
+    return this.#successor !== null || this.#pendingOwn !== null || this.#turns.waiting !== 0;
+  }
+
+  /** The new set, once it alone serves: every item of this fleet taken, no reshard routing, nobody in line. */
+  get #servedBy(): WorkerFleet | null {
+    const successor = this.#successor;
+    return successor !== null && this.#ownDone && !this.#resharder.active && this.#pendingSuccessor === null && this.#turns.waiting === 0 ? successor : null;
   }
 
   #nextOwn<T>(shape: ItemShape<T>): Promise<IteratorResult<T, undefined>> {
@@ -807,7 +823,9 @@ export class WorkerFleet implements AsyncIterable<WorkerFleetItem> {
   messages(): AsyncIterableIterator<WorkerFleetMessageItem> {
     const iterator: AsyncIterableIterator<WorkerFleetMessageItem> = {
       next: () => {
-        if (this.#successor !== null || this.#pendingOwn !== null) return this.#nextRouted(MESSAGE_ITEMS, (fleet) => fleet.messages().next());
+        const servedBy = this.#servedBy;
+        if (servedBy !== null) return servedBy.messages().next();
+        if (this.#routed) return this.#turns.run(() => this.#nextRouted(MESSAGE_ITEMS, (fleet) => fleet.messages().next()));
         return this.#nextOwn(MESSAGE_ITEMS);
       },
       return: () => Promise.resolve({ value: undefined, done: true }),

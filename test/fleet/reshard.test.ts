@@ -14,7 +14,7 @@ import { InMemoryQueue } from '../../src/queue/in-memory-queue.js';
 import { InMemorySessionStore } from '../../src/sessions/store.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { startGateway } from '../support/gateway.js';
-import { proveReshard, record } from '../support/reshard.js';
+import { proveReshard, record, twoReadsAtATime } from '../support/reshard.js';
 import type { Delivered } from '../support/reshard.js';
 import { until } from '../support/until.js';
 
@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 /** A fleet on `g`, read in the background; every dispatch it hands out is kept. */
-async function readFleet(g: FakeGateway, options: Partial<ShardFleetOptions> = {}, identifyEvery = 0, as: 'events' | 'messages' = 'events'): Promise<{ fleet: ShardFleet; delivered: Delivered[]; done: Promise<void> }> {
+async function readFleet(g: FakeGateway, options: Partial<ShardFleetOptions> = {}, identifyEvery = 0, as: 'events' | 'messages' | 'none' = 'events'): Promise<{ fleet: ShardFleet; delivered: Delivered[]; done: Promise<void> }> {
   const fleet = await ShardFleet.start({
     config: { token: 'test-token', intents: 513, gatewayUrl: g.url, restUrl: g.restUrl, queue: new InMemoryQueue(1, 1000, 86_400_000, 1000, { intervalMs: identifyEvery }) },
     shards: g.options.shards,
@@ -33,7 +33,7 @@ async function readFleet(g: FakeGateway, options: Partial<ShardFleetOptions> = {
   });
   fleets.push(fleet);
   const delivered: Delivered[] = [];
-  const done = record(as === 'messages' ? fleet.messages() : fleet, delivered);
+  const done = as === 'none' ? Promise.resolve() : record(as === 'messages' ? fleet.messages() : fleet, delivered);
   return { fleet, delivered, done };
 }
 
@@ -57,6 +57,17 @@ describe('ShardFleet.reshard', () => {
     await until(() => fleet.shards.every((shard) => shard.state.kind === 'Active') && delivered.length > 200, 15_000);
     console.log(`ShardFleet.messages reshard ${await proveReshard(g, delivered, () => fleet.reshard(8))}`);
     expect(() => fleet.next()).toThrow(/read as messages: read a fleet one way/);
+    await fleet.close();
+    await done;
+  }, 90_000);
+
+  it('read by two next() calls at a time while resharding: still every world event once', async () => {
+    const g = await start({ shards: 4, rate: 25 });
+    const { fleet } = await readFleet(g, {}, 400, 'none');
+    const delivered: Delivered[] = [];
+    const done = record(twoReadsAtATime(() => fleet.next()), delivered);
+    await until(() => fleet.shards.every((shard) => shard.state.kind === 'Active') && delivered.length > 200, 15_000);
+    console.log(`ShardFleet reshard, two reads at a time: ${await proveReshard(g, delivered, () => fleet.reshard(8))}`);
     await fleet.close();
     await done;
   }, 90_000);

@@ -37,6 +37,15 @@ export async function record(items: FleetItems, delivered: Delivered[]): Promise
   }
 }
 
+/** A fleet's items read by two `next()` calls in flight at once, over and over, until one says the end (null). */
+export async function* twoReadsAtATime<T>(next: () => Promise<T | null>): AsyncGenerator<T> {
+  for (;;) {
+    const got = await Promise.all([next(), next()]);
+    for (const item of got) if (item !== null) yield item;
+    if (got.includes(null)) return;
+  }
+}
+
 /** The world event (FakeGateway's number) each delivered dispatch carried, or null for a session's own. */
 function worldIds(g: FakeGateway, delivered: readonly Delivered[]): (number | null)[] {
   const sessionOf = new Map<string, string>();

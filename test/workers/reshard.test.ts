@@ -7,8 +7,9 @@ import { InMemorySessionStore } from '../../src/sessions/store.js';
 import { CloseFrame } from '../../src/shard/close-codes.js';
 import type { FakeGateway } from '../../src/testing/index.js';
 import { WorkerFleet } from '../../src/workers/worker-fleet.js';
+import type { WorkerFleetItem } from '../../src/workers/worker-fleet.js';
 import { startGateway } from '../support/gateway.js';
-import { proveReshard, record } from '../support/reshard.js';
+import { proveReshard, record, twoReadsAtATime } from '../support/reshard.js';
 import type { Delivered } from '../support/reshard.js';
 import { until } from '../support/until.js';
 
@@ -50,6 +51,17 @@ describe('WorkerFleet.reshard', () => {
     expect(fleet.workers.map((worker) => worker.threadId)).not.toEqual(workersBefore); // the old set's threads are gone
     const stats = await fleet.stats();
     expect(stats.shards.map((shard) => shard.shardId).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    await fleet.close();
+    await done;
+  }, 90_000);
+
+  it('read by two next() calls at a time while resharding: still every world event once', async () => {
+    const g = await start({ shards: 4, rate: 25 });
+    const fleet = fleetOn(g, []);
+    const delivered: Delivered[] = [];
+    const done = record(twoReadsAtATime<WorkerFleetItem>(() => fleet.next().then((result) => (result.done === true ? null : result.value))), delivered);
+    await until(() => allActive(fleet) && delivered.length > 200, 15_000);
+    console.log(`WorkerFleet reshard, two reads at a time: ${await proveReshard(g, delivered, () => fleet.reshard(8))}`);
     await fleet.close();
     await done;
   }, 90_000);
