@@ -15,6 +15,7 @@ export type {
   ConnectEntry,
   DispatchEntry,
   FaultEntry,
+  GatewayLogEvents,
   HeartbeatEntry,
   HelloEntry,
   IdentifyEntry,

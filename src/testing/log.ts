@@ -191,6 +191,17 @@ export type LogEntryOf<T extends LogEntry['type']> = Extract<
 >;
 
 /**
+ * The events a {@link GatewayLog} emits.
+ *
+ * @example
+ * gateway.log.on('entry', (entry) => console.log(entry.type));
+ */
+export type GatewayLogEvents = {
+  /** Emitted with each entry as it is appended. */
+  entry: [LogEntry];
+};
+
+/**
  * The simulator's observation log. Entries are appended in the order things happened;
  * listen to `'entry'` to follow it live.
  *
@@ -198,10 +209,7 @@ export type LogEntryOf<T extends LogEntry['type']> = Extract<
  * const identifies = gateway.log.ofType('identify').filter((e) => e.shard === 0);
  * await gateway.log.waitFor((e) => e.type === 'resume', 5_000);
  */
-export class GatewayLog extends EventEmitter<{
-  /** Emitted with each entry as it is appended. */
-  entry: [LogEntry];
-}> {
+export class GatewayLog extends EventEmitter<GatewayLogEvents> {
   readonly #entries: LogEntry[] = [];
   /** Whether dispatch and world entries are kept (they are the bulk of a long run). */
   readonly recordDispatches: boolean;
