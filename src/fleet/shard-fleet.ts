@@ -207,13 +207,20 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
    *   if (message.type === 'text') forward(shard.id.number, message.text);
    * }
    */
-  messages(): AsyncIterableIterator<ShardMessageItem> {
-    const iterator: AsyncIterableIterator<ShardMessageItem> = {
-      next: async () => {
-        const item = (await this.#nextOf(this.#read('messages'))) as ShardMessageItem | null;
-        return item === null ? { value: undefined, done: true } : { value: item, done: false };
+  messages(): AsyncIterableIterator<ShardMessageItem, undefined> {
+    return this.#iterate<ShardMessageItem>('messages');
+  }
+
+  /** An iterator over the fleet read as `mode`: the merged stream's own answers while no reshard routes them. */
+  #iterate<Item>(mode: 'events' | 'messages'): AsyncIterableIterator<Item, undefined> {
+    const done: IteratorReturnResult<undefined> = { value: undefined, done: true };
+    const iterator: AsyncIterableIterator<Item, undefined> = {
+      next: () => {
+        const stream = this.#read(mode);
+        if (this.#unrouted) return stream.nextResult() as Promise<IteratorResult<Item, undefined>>;
+        return this.#turns.run(() => this.#nextRouted(stream)).then((item) => (item === null ? done : { value: item as Item, done: false }));
       },
-      return: () => Promise.resolve({ value: undefined, done: true }),
+      return: () => Promise.resolve(done),
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
@@ -259,16 +266,7 @@ export class ShardFleet implements AsyncIterable<ShardEventItem> {
 
   /** Iterates the fleet's events until it is closed and drained; breaking out does not close it. */
   [Symbol.asyncIterator](): AsyncIterableIterator<ShardEventItem, undefined> {
-    const iterator: AsyncIterableIterator<ShardEventItem, undefined> = {
-      next: () => {
-        const stream = this.#read('events') as ShardEventStream;
-        if (this.#unrouted) return stream.nextResult();
-        return this.#nextOf(stream).then((item) => (item === null ? { value: undefined, done: true } : { value: item as ShardEventItem, done: false }));
-      },
-      return: () => Promise.resolve({ value: undefined, done: true }),
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return this.#iterate<ShardEventItem>('events');
   }
 
   /** What the resharder may do with this fleet's shards. */

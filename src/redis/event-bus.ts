@@ -57,9 +57,12 @@ export interface BusEntry {
 /** The names of an entry's fields, in the order the service writes them. */
 export const ENTRY_FIELD_NAMES = ['shard', 'session', 'seq', 't', 'd'] as const;
 
+/** The values of an entry's fields, in the order of {@link ENTRY_FIELD_NAMES}. */
+export const entryValues = (shard: number, session: string, sequence: number, type: string, data: string): string[] => [String(shard), session, String(sequence), type, data];
+
 /** The fields of an entry (name, value, …), in the order the service writes them. */
 export const entryFields = (shard: number, session: string, sequence: number, type: string, data: string): string[] => {
-  const values = [String(shard), session, String(sequence), type, data];
+  const values = entryValues(shard, session, sequence, type, data);
   return ENTRY_FIELD_NAMES.flatMap((name, at) => [name, values[at] as string]);
 };
 

@@ -8,7 +8,7 @@
  */
 import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
-import { DEFAULT_BUS_PREFIX, DEFAULT_STREAM_CAP, ENTRY_FIELD_NAMES, busKeys } from './event-bus.js';
+import { DEFAULT_BUS_PREFIX, DEFAULT_STREAM_CAP, ENTRY_FIELD_NAMES, busKeys, entryValues } from './event-bus.js';
 import type { BusKeys } from './event-bus.js';
 import { redisConnection } from './connection.js';
 import type { RedisInput } from './connection.js';
@@ -46,7 +46,7 @@ return #KEYS
 `;
 
 /** One entry: its stream's key and its field values, in the order of ENTRY_FIELD_NAMES. */
-type Entry = readonly [stream: string, shard: string, session: string, sequence: string, type: string, data: string];
+type Entry = readonly [stream: string, values: readonly string[]];
 
 interface PublisherScripts {
   gloamingAppend(...args: (string | number)[]): Promise<number>;
@@ -110,7 +110,7 @@ export class EventPublisher<C = unknown> {
 
   /** Buffers one dispatch for its type's stream. */
   publish(shard: number, session: string, sequence: number, type: string, data: string): void {
-    this.#buffer.push([this.#keys.events(type), String(shard), session, String(sequence), type, data]);
+    this.#buffer.push([this.#keys.events(type), entryValues(shard, session, sequence, type, data)]);
     if (this.#buffer.length >= BATCH_SIZE) this.#cut();
     else this.#schedule();
   }
@@ -181,9 +181,9 @@ export class EventPublisher<C = unknown> {
 
   async #write(entries: readonly Entry[]): Promise<void> {
     const args: string[] = [String(entries.length)];
-    for (const entry of entries) args.push(entry[0]);
+    for (const [stream] of entries) args.push(stream);
     args.push(this.#cap);
-    for (const entry of entries) args.push(entry[1], entry[2], entry[3], entry[4], entry[5]);
+    for (const [, values] of entries) args.push(...values);
     await this.#redis.gloamingAppend(...args);
   }
 }

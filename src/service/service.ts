@@ -194,9 +194,16 @@ export class GatewayService {
 
   static async #startWith(options: GatewayServiceOptions, client: RedisClient): Promise<GatewayService> {
     let { total, gatewayUrl } = options;
+    // What every shard identifies with and where /gateway/bot is asked: at start and before a reshard.
+    const account = {
+      token: options.token,
+      intents: options.intents,
+      restUrl: options.restUrl ?? DISCORD_REST_URL,
+      ...(options.allowInsecureUrls === undefined ? {} : { allowInsecureUrls: options.allowInsecureUrls }),
+    };
     let limits: APIGatewayBotInfo['session_start_limit'] | undefined;
     if (total === undefined || gatewayUrl === undefined) {
-      const info = await gatewayBotFor({ token: options.token, intents: options.intents, restUrl: options.restUrl ?? DISCORD_REST_URL, ...(options.allowInsecureUrls === undefined ? {} : { allowInsecureUrls: options.allowInsecureUrls }) });
+      const info = await gatewayBotFor(account);
       total ??= info.shards;
       gatewayUrl ??= info.url;
       limits = info.session_start_limit;
@@ -215,16 +222,14 @@ export class GatewayService {
     }
     await client.set(totalKey, String(total));
     const config = {
-      token: options.token,
-      intents: options.intents,
+      ...account,
       gatewayUrl,
       // READY and RESUMED always: the service follows each shard's session by them.
       eventTypes: options.events === undefined || options.events === null ? null : [...new Set<DispatchEventName>([...options.events, GatewayDispatchEvents.Ready, GatewayDispatchEvents.Resumed])],
-      ...(options.allowInsecureUrls === undefined ? {} : { allowInsecureUrls: options.allowInsecureUrls }),
       ...(options.logger ? { logger: options.logger } : {}),
     };
     const hooks: ServiceHooks = { resharded: () => undefined };
-    const fleetOptions = { total, start, end, config: { ...config, restUrl: options.restUrl ?? DISCORD_REST_URL }, queue, stored, reshard: options.reshard, onReshard: (report: ReshardReport) => hooks.resharded(report) };
+    const fleetOptions = { total, start, end, config, queue, stored, reshard: options.reshard, onReshard: (report: ReshardReport) => hooks.resharded(report) };
     const shards = options.workers ? workerShards(options.workers, fleetOptions) : await localShards(fleetOptions);
     return new GatewayService(options, { client, shards, queue, store, stored, hooks });
   }
